@@ -1,0 +1,26 @@
+import type { PcmFormat } from './pcm';
+
+/**
+ * Where audio comes from. Sources deliver interleaved float PCM in their own format; the sender
+ * converts rate and channels to the stream's (never assumes them).
+ *
+ * `pacing` says whose clock sets the pace:
+ * - 'sender': rtpcast's monotonic clock (tone, files, stdin PCM): the source is read as fast as
+ *   packets are due and is held back (backpressure) in between.
+ * - 'source': a capture device's clock (system audio, devices; next stage): packets leave when
+ *   the device has produced them, so a device that runs 0.01% fast never over- or under-runs.
+ */
+export interface AudioSource {
+  /** for messages: "tone 440 Hz", "file song.mp3 (decoded by ffmpeg)" */
+  readonly label: string;
+  readonly pacing: 'sender' | 'source';
+  /** resolves when the format is known and audio can be read; rejects with an RtpcastError */
+  open(): Promise<PcmFormat>;
+  /** up to `frames` frames now (fewer, or an empty array, if not yet available); null once ended and drained */
+  read(frames: number): Float32Array | null;
+  /** called when more audio becomes readable after a read came up short */
+  onReadable(fn: () => void): void;
+  /** a failure after open (the decoder died, the device vanished) */
+  onError(fn: (e: Error) => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,157 @@
+import { Command, Option } from 'commander';
+import { EXIT_CODES_HELP, usageError } from '../errors';
+import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
+import { runSend, type SendRequest, type SourceRequest } from '../session/send';
+import { bitrateArg, collect, intArg, numberArg } from './parse';
+import { event, renderStart, renderStatus, say, type Output } from './output';
+
+interface SendFlags {
+  tone?: number | true;
+  toneLevel: number;
+  input?: string;
+  format: string;
+  inputRate?: number;
+  inputChannels?: number;
+  codec: string;
+  rate?: number;
+  channels?: number;
+  ptime?: number;
+  bitrate?: number;
+  fec: boolean;
+  pt?: number;
+  mtu?: number;
+  dest?: string[];
+  ttl?: number;
+  multicastLoop: boolean;
+  multicastIf?: string;
+  sdp?: string;
+  name?: string;
+  duration?: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  rtpcast send --sdp stream.sdp
+      a 440 Hz test tone, Opus, to this machine; then: ffplay -protocol_whitelist file,udp,rtp -i stream.sdp
+  rtpcast send --input song.flac --dest 192.168.1.20:5004 --sdp stream.sdp
+      a file (anything ffmpeg decodes) to the PC at 192.168.1.20; copy stream.sdp there and open it in VLC
+  parec --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --codec l16 --rate 44100 --dest 192.168.1.20
+      what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004)
+  rtpcast send --codec l16 --dest 239.1.2.3:5004 --ttl 1 --sdp room.sdp
+      multicast to every listener on the LAN segment (wired networks; Wi-Fi often drops multicast)
+  rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
+      two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
+
+Defaults: Opus 128 kb/s stereo 48 kHz with in-band FEC, 20 ms packets; L16 48 kHz stereo
+uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
+
+${EXIT_CODES_HELP}`;
+
+export function sendCommand(): Command {
+  return new Command('send')
+    .summary('capture or generate audio and send it as standard RTP (L16 or Opus) with an SDP')
+    .description('Send audio as standard RTP (RFC 3550) that VLC, ffmpeg/ffplay, GStreamer, PulseAudio and PipeWire play, and write the SDP they need.\nWithout a source option a test tone is sent.')
+    .addOption(new Option('-t, --tone [hz]', 'send a sine test tone (default source; default 440 Hz)').argParser(numberArg('--tone', 20, 20000)))
+    .addOption(new Option('--tone-level <dBFS>', 'tone level').default(-12).argParser(numberArg('--tone-level', -90, 0)))
+    .option('-i, --input <file|->', 'audio file (anything ffmpeg decodes), or - for raw PCM on stdin')
+    .addOption(new Option('--format <fmt>', 'raw PCM sample format on stdin').choices(SAMPLE_FORMATS).default('s16le'))
+    .addOption(new Option('--input-rate <hz>', 'sample rate of raw PCM on stdin (default: --rate, else 48000)').argParser(intArg('--input-rate', 1000, 384000)))
+    .addOption(new Option('--input-channels <n>', 'channels of raw PCM on stdin (default: --channels, else 2)').argParser(intArg('--input-channels', 1, 32)))
+    .addOption(new Option('-c, --codec <codec>', 'l16 (uncompressed, big-endian) or opus (RFC 7587)').choices(['l16', 'opus']).default('opus'))
+    .addOption(new Option('-r, --rate <hz>', 'stream sample rate (L16; Opus is always 48000)').argParser(intArg('--rate', 1000, 384000)))
+    .addOption(new Option('--channels <n>', 'stream channels (default 2)').argParser(intArg('--channels', 1, 8)))
+    .addOption(new Option('--ptime <ms>', 'packet duration in ms (Opus default 20; L16 default 5)').argParser(numberArg('--ptime', 0.1, 120)))
+    .addOption(new Option('-b, --bitrate <bits>', 'Opus bitrate, e.g. 128k (default 128k stereo, 64k mono)').argParser(bitrateArg))
+    .option('--no-fec', 'Opus: turn off in-band forward error correction (on by default: a lost packet is rebuilt from the next)')
+    .addOption(new Option('--pt <type>', 'RTP payload type (default: 10/11 for L16 44.1 kHz stereo/mono, else 96)').argParser(intArg('--pt', 0, 127)))
+    .addOption(new Option('--mtu <bytes>', 'largest IP packet on the path (default 1500)').argParser(intArg('--mtu', 576, 65535)))
+    .addOption(new Option('-d, --dest <host:port>', 'receiver (repeat for several); IPv6 as [addr]:port; multicast groups allowed (default 127.0.0.1:5004)').argParser(collect))
+    .addOption(new Option('--ttl <hops>', 'multicast TTL (default 1: this LAN segment)').argParser(intArg('--ttl', 0, 255)))
+    .option('--no-multicast-loop', 'do not deliver our multicast to receivers on this machine')
+    .option('--multicast-if <address>', 'local interface address to send multicast from')
+    .option('--sdp <file|->', 'write the SDP to this file (atomically), or - to print it on stdout')
+    .option('--name <text>', 'session name in the SDP (s= line)')
+    .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
+    .option('-q, --quiet', 'print only errors')
+    .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: SendFlags) => {
+      process.exitCode = await sendAction(flags);
+    });
+}
+
+export function toSendRequest(f: SendFlags): SendRequest {
+  if (f.input !== undefined && f.tone !== undefined) throw usageError('--tone and --input both choose the source', 'give one of them');
+  let source: SourceRequest;
+  if (f.input === '-') {
+    source = { kind: 'stdin', format: f.format as SampleFormat, rate: f.inputRate ?? f.rate ?? 48000, channels: f.inputChannels ?? f.channels ?? 2 };
+  } else if (f.input !== undefined) {
+    if (f.inputRate || f.inputChannels) throw usageError('--input-rate/--input-channels describe raw PCM on stdin (--input -)', 'files carry their own format: leave these out');
+    source = { kind: 'file', path: f.input };
+  } else {
+    source = { kind: 'tone', hz: f.tone === true || f.tone === undefined ? 440 : f.tone, dbfs: f.toneLevel };
+  }
+  if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
+  return {
+    source,
+    stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: f.pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
+    dests: f.dest ?? [],
+    multicastLoop: f.multicastLoop,
+    multicastInterface: f.multicastIf,
+    sdp: f.sdp,
+    durationSec: f.duration,
+  };
+}
+
+async function sendAction(f: SendFlags): Promise<number> {
+  const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: process.stdout };
+  const req = toSendRequest(f);
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130); // a second Ctrl-C: leave now
+    say(o, `\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping (sending RTCP BYE)...`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let statusShown = false;
+  const { reason, status } = await runSend(
+    req,
+    {
+      onStart(info) {
+        if (req.sdp === '-') o.out.write(info.sdps.map((s) => s.text).join('\n'));
+        say(o, renderStart(info));
+        event(o, 'start', {
+          source: info.source,
+          stream: { ...info.description, destinations: info.destinations },
+          ssrc: info.ssrc,
+          sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
+        });
+      },
+      onStatus(s) {
+        event(o, 'status', { ...s });
+        if (o.tty && !o.quiet && !o.json) {
+          o.err.write(`\r\x1b[2K${renderStatus(s)}`);
+          statusShown = true;
+        }
+      },
+      onWarning(m) {
+        event(o, 'warning', { message: m });
+        if (!o.json && !o.quiet) o.err.write(`${statusShown ? '\n' : ''}warning: ${m}\n`);
+        statusShown = false;
+      },
+    },
+    abort.signal,
+  );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (statusShown) o.err.write('\n');
+  const why = { duration: 'duration reached', 'input-ended': 'input ended', stopped: 'stopped', error: 'the source failed' }[reason];
+  say(o, `rtpcast send: ${why}: ${status.packets} packets, ${(status.octets / 1e6).toFixed(2)} MB of payload, ${status.elapsedSec.toFixed(2)} s of audio${status.underruns ? `, ${status.underruns} underruns (silence sent while the input was late)` : ''}`);
+  event(o, 'stop', { reason, ...status });
+  return reason === 'error' ? 1 : 0;
+}

@@ -1,0 +1,19 @@
+import { floatToS16BE } from '../audio/pcm';
+import type { AudioEncoder } from './encoder';
+
+/** L16: 16-bit signed, big-endian (network order), channels interleaved (RFC 3551 4.5.11). */
+export class L16Encoder implements AudioEncoder {
+  readonly name = 'L16';
+  encode(frame: Float32Array): Buffer {
+    return floatToS16BE(frame);
+  }
+  close(): void {}
+}
+
+/** L16 payload -> interleaved floats (for receivers and diagnostics). */
+export function decodeL16(payload: Buffer): Float32Array {
+  const n = payload.length >> 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = payload.readInt16BE(i * 2) / 32768;
+  return out;
+}

@@ -1,0 +1,87 @@
+import type { Clock } from './clock';
+
+/**
+ * When each packet is due, from media time rather than from the previous send: packet n leaves at
+ * start + n * frameSamples / sampleRate, computed in integer nanoseconds from the start, so the
+ * schedule cannot drift from the media rate however long it runs. Pure: the clock is injected.
+ */
+export class PacketSchedule {
+  private anchorNs: bigint;
+  private anchorPacket = 0n;
+  /** how often the schedule was re-anchored because the process fell too far behind */
+  resyncs = 0;
+
+  constructor(
+    private readonly frameSamples: number,
+    private readonly sampleRate: number,
+    startNs: bigint,
+    /** if the sender falls this far behind (suspend, overload), it re-anchors instead of bursting */
+    private readonly maxLagNs: bigint = 200_000_000n,
+  ) {
+    this.anchorNs = startNs;
+  }
+
+  /** Due time of packet n (0-based) in clock nanoseconds. */
+  dueNs(n: number): bigint {
+    const k = BigInt(n) - this.anchorPacket;
+    return this.anchorNs + (k * BigInt(this.frameSamples) * 1_000_000_000n) / BigInt(this.sampleRate);
+  }
+
+  /**
+   * Called before sending packet n at time now: if it is more than maxLag late, the schedule
+   * restarts from now (a gap on the wire, no burst of catch-up packets). Returns true on resync.
+   */
+  catchUp(n: number, nowNs: bigint): boolean {
+    if (nowNs - this.dueNs(n) > this.maxLagNs) {
+      this.anchorNs = nowNs;
+      this.anchorPacket = BigInt(n);
+      this.resyncs++;
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Packets that are due by `nowNs` given `sent` already sent: what a pacer should emit now. */
+export function packetsDue(schedule: PacketSchedule, sent: number, nowNs: bigint): number {
+  let n = 0;
+  while (schedule.dueNs(sent + n) <= nowNs) n++;
+  return n;
+}
+
+/**
+ * Sleeps until a monotonic deadline with sub-millisecond precision: the event-loop timer (1 ms
+ * granularity) covers the bulk, then a short Atomics.wait (a futex sleep, not a spin) covers the
+ * last stretch. The blocking part is bounded by `fineNs`.
+ */
+export class PreciseSleeper {
+  private readonly cell = new Int32Array(new SharedArrayBuffer(4));
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fineNs = 1_500_000n,
+  ) {}
+
+  until(deadlineNs: bigint, fn: () => void): void {
+    const remaining = deadlineNs - this.clock.nowNs();
+    if (remaining > this.fineNs) {
+      const ms = Number(remaining - this.fineNs) / 1e6;
+      this.timer = setTimeout(() => this.fine(deadlineNs, fn), Math.max(0, Math.floor(ms)));
+    } else {
+      this.fine(deadlineNs, fn);
+    }
+  }
+
+  private fine(deadlineNs: bigint, fn: () => void): void {
+    this.timer = undefined;
+    const left = deadlineNs - this.clock.nowNs();
+    if (left > 0n) Atomics.wait(this.cell, 0, 0, Number(left) / 1e6);
+    fn();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

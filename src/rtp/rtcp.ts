@@ -1,0 +1,67 @@
+import { RtcpSenderInfo, RtcpSourceDescriptionPacket, RtcpSrPacket, SourceDescriptionChunk, SourceDescriptionItem } from 'werift-rtp';
+
+/** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
+const NTP_UNIX_OFFSET = 2208988800;
+
+/** 64-bit NTP timestamp (RFC 3550 4) from Unix seconds. */
+export function ntpFromUnixSeconds(unix: number): bigint {
+  const secs = Math.floor(unix);
+  const frac = Math.floor((unix - secs) * 2 ** 32);
+  return (BigInt(secs + NTP_UNIX_OFFSET) << 32n) | BigInt(Math.min(frac, 2 ** 32 - 1));
+}
+
+export interface SenderReportInput {
+  ssrc: number;
+  ntp: bigint;
+  rtpTimestamp: number;
+  packetCount: number;
+  octetCount: number;
+  cname: string;
+}
+
+/** SDES item type CNAME (RFC 3550 6.5). */
+const SDES_CNAME = 1;
+
+/** A compound RTCP packet: SR (no report blocks) + SDES CNAME, as RFC 3550 6.1 requires. */
+export function buildSenderReport(i: SenderReportInput): Buffer {
+  const sr = new RtcpSrPacket({
+    ssrc: i.ssrc,
+    senderInfo: new RtcpSenderInfo({
+      ntpTimestamp: i.ntp,
+      rtpTimestamp: i.rtpTimestamp >>> 0,
+      packetCount: i.packetCount >>> 0,
+      octetCount: i.octetCount >>> 0,
+    }),
+    reports: [],
+  });
+  return Buffer.concat([sr.serialize(), buildSdes(i.ssrc, i.cname)]);
+}
+
+export function buildSdes(ssrc: number, cname: string): Buffer {
+  const sdes = new RtcpSourceDescriptionPacket({
+    chunks: [new SourceDescriptionChunk({ source: ssrc, items: [new SourceDescriptionItem({ type: SDES_CNAME, text: cname })] })],
+  });
+  return sdes.serialize();
+}
+
+/** RTCP BYE (RFC 3550 6.6) for one SSRC with an optional reason. */
+export function buildBye(ssrc: number, reason?: string): Buffer {
+  const r = reason ? Buffer.from(reason, 'utf8').subarray(0, 255) : Buffer.alloc(0);
+  const body = 4 + (r.length ? 1 + r.length : 0);
+  const padded = Math.ceil(body / 4) * 4;
+  const b = Buffer.alloc(4 + padded);
+  b[0] = 0x80 | 1; // V=2, P=0, SC=1
+  b[1] = 203;
+  b.writeUInt16BE(padded / 4, 2);
+  b.writeUInt32BE(ssrc >>> 0, 4);
+  if (r.length) {
+    b[8] = r.length;
+    r.copy(b, 9);
+  }
+  return b;
+}
+
+/** The compound packet sent on exit: SR + SDES + BYE. */
+export function buildGoodbye(i: SenderReportInput, reason = 'rtpcast stopped'): Buffer {
+  return Buffer.concat([buildSenderReport(i), buildBye(i.ssrc, reason)]);
+}

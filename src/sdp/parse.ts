@@ -1,0 +1,87 @@
+import { parse } from 'sdp-transform';
+import { isMulticast } from '../transport/destination';
+
+/** What a receiver needs from an SDP's first audio stream. */
+export interface SdpStream {
+  address: string;
+  family: 4 | 6;
+  multicast: boolean;
+  ttl?: number;
+  port: number;
+  payloadType: number;
+  encoding: string;
+  clockRate: number;
+  channels: number;
+  ptimeMs?: number;
+  fmtp: Record<string, string>;
+}
+
+export class SdpError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+    readonly rule?: string,
+  ) {
+    super(line ? `line ${line}: ${message}` : message);
+    this.name = 'SdpError';
+  }
+}
+
+const STATIC: Record<number, { encoding: string; clockRate: number; channels: number }> = {
+  0: { encoding: 'PCMU', clockRate: 8000, channels: 1 },
+  8: { encoding: 'PCMA', clockRate: 8000, channels: 1 },
+  10: { encoding: 'L16', clockRate: 44100, channels: 2 },
+  11: { encoding: 'L16', clockRate: 44100, channels: 1 },
+};
+
+function lineOf(text: string, prefix: string): number | undefined {
+  const i = text.split(/\r?\n/).findIndex((l) => l.startsWith(prefix));
+  return i >= 0 ? i + 1 : undefined;
+}
+
+/** Parses the first audio m= section. Errors name the line and the rule broken. */
+export function parseSdpStream(text: string): SdpStream {
+  if (!/^v=0\s*$/m.test(text.split(/\r?\n/)[0] ?? '')) throw new SdpError('an SDP starts with "v=0"', 1, 'RFC 4566 5');
+  const s = parse(text);
+  const m = s.media.find((x) => x.type === 'audio');
+  if (!m) throw new SdpError('no m=audio line', undefined, 'RFC 4566 5.14');
+  const mLine = lineOf(text, 'm=audio');
+  const pt = Number(String(m.payloads ?? '').split(' ')[0]);
+  if (!Number.isInteger(pt)) throw new SdpError('m=audio has no payload type', mLine, 'RFC 4566 5.14');
+  const conn = m.connection ?? s.connection;
+  if (!conn) throw new SdpError('no c= line (session or media level)', undefined, 'RFC 4566 5.7');
+  const [address, ttlText] = conn.ip.split('/');
+  const map = (m.rtp ?? []).find((r) => r.payload === pt);
+  let encoding: string, clockRate: number, channels: number;
+  if (map) {
+    encoding = map.codec;
+    clockRate = map.rate ?? 0;
+    channels = Number(map.encoding ?? 1);
+  } else if (STATIC[pt]) {
+    ({ encoding, clockRate, channels } = STATIC[pt]);
+  } else {
+    throw new SdpError(`dynamic payload type ${pt} has no a=rtpmap`, mLine, 'RFC 4566 6 / RFC 3551 3: dynamic payload types must be mapped');
+  }
+  const fmtp: Record<string, string> = {};
+  for (const f of m.fmtp ?? []) {
+    if (f.payload !== pt) continue;
+    for (const kv of f.config.split(';')) {
+      const [k, v] = kv.split('=').map((x) => x.trim());
+      if (k) fmtp[k] = v ?? '';
+    }
+  }
+  if (encoding.toLowerCase() === 'opus') channels = fmtp.stereo === '1' || fmtp['sprop-stereo'] === '1' ? 2 : 1;
+  return {
+    address,
+    family: conn.version === 6 ? 6 : 4,
+    multicast: isMulticast(address),
+    ttl: ttlText ? Number(ttlText) : undefined,
+    port: m.port,
+    payloadType: pt,
+    encoding,
+    clockRate,
+    channels,
+    ptimeMs: m.ptime,
+    fmtp,
+  };
+}

@@ -1,0 +1,151 @@
+import { extname } from 'node:path';
+import type { AudioSource } from '../audio/source';
+import type { PcmFormat, SampleFormat } from '../audio/pcm';
+import { ToneSource } from '../audio/sources/tone';
+import { StdinSource } from '../audio/sources/stdin';
+import { FfmpegFileSource } from '../audio/sources/ffmpeg-file';
+import { createEncoder } from '../codec/encoder';
+import { ExitCode, RtpcastError, usageError } from '../errors';
+import { monotonicClock, systemWallClock } from '../rtp/clock';
+import { PreciseSleeper } from '../rtp/pacer';
+import { randomStartState, type RtpStartState } from '../rtp/packetizer';
+import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
+import { buildSdp } from '../sdp/build';
+import { receiverCommands, type ReceiverCommand } from '../sdp/receivers';
+import { describeStream, type StreamDescription, type StreamOptions } from '../stream/description';
+import { DEFAULT_PORT, formatDestination, resolveDestination, type Destination } from '../transport/destination';
+import { UdpTransport } from '../transport/udp';
+import { writeFileAtomic } from '../util/atomic-write';
+
+export type SourceRequest =
+  | { kind: 'tone'; hz: number; dbfs: number }
+  | { kind: 'file'; path: string }
+  | { kind: 'stdin'; format: SampleFormat; rate: number; channels: number };
+
+export interface SendRequest {
+  source: SourceRequest;
+  stream: StreamOptions;
+  /** `host:port` texts; empty = the default 127.0.0.1:5004 */
+  dests: string[];
+  multicastLoop?: boolean;
+  multicastInterface?: string;
+  /** SDP file path, '-' for stdout, undefined for none */
+  sdp?: string;
+  durationSec?: number;
+  /** for tests: fixed SSRC/sequence/timestamp */
+  start?: RtpStartState;
+}
+
+export interface SdpOutput {
+  destination: string;
+  /** file written, or undefined when printed / not written */
+  path?: string;
+  text: string;
+  commands: ReceiverCommand[];
+}
+
+export interface SendStartInfo {
+  source: string;
+  description: StreamDescription;
+  ssrc: number;
+  defaultDestination: boolean;
+  destinations: string[];
+  sdps: SdpOutput[];
+}
+
+export interface SendHooks {
+  onStart?(info: SendStartInfo): void;
+  onStatus?(s: SenderStatus): void;
+  onWarning?(message: string): void;
+}
+
+/** SDP file names: the one given for a single destination, one per destination otherwise. */
+export function sdpPaths(path: string, dests: Destination[]): string[] {
+  if (dests.length <= 1) return [path];
+  const ext = extname(path) || '.sdp';
+  const stem = path.slice(0, path.length - extname(path).length);
+  // IPv6 colons are not allowed in Windows file names.
+  return dests.map((d) => `${stem}-${d.address.replace(/[:%]/g, '_')}-${d.port}${ext}`);
+}
+
+function makeSource(r: SourceRequest, streamFormat: PcmFormat): AudioSource {
+  switch (r.kind) {
+    case 'tone':
+      return new ToneSource(streamFormat, r.hz, r.dbfs);
+    case 'file':
+      return new FfmpegFileSource(r.path, streamFormat);
+    case 'stdin':
+      return new StdinSource({ rate: r.rate, channels: r.channels }, r.format);
+  }
+}
+
+/** Runs `rtpcast send` until the duration, the end of the input, or `signal` aborts. */
+export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: AbortSignal): Promise<{ reason: StopReason; status: SenderStatus }> {
+  const texts = req.dests.length ? req.dests : [`127.0.0.1:${DEFAULT_PORT}`];
+  const dests: Destination[] = [];
+  for (const t of texts) dests.push(await resolveDestination(t));
+  const seen = new Set<string>();
+  for (const d of dests) {
+    const k = formatDestination(d);
+    if (seen.has(k)) throw usageError(`destination ${k} is given twice`);
+    seen.add(k);
+  }
+  const description = describeStream(req.stream, dests);
+  if (req.durationSec !== undefined && !(req.durationSec > 0)) throw usageError(`--duration ${req.durationSec} must be a positive number of seconds`);
+
+  const streamFormat = { rate: description.sampleRate, channels: description.channels };
+  const source = makeSource(req.source, streamFormat);
+  const sourceFormat = await source.open();
+  let transport: UdpTransport | undefined;
+  try {
+    transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
+    const start = req.start ?? randomStartState();
+
+    const sdps: SdpOutput[] = [];
+    const paths = req.sdp && req.sdp !== '-' ? sdpPaths(req.sdp, dests) : [];
+    dests.forEach((dest, i) => {
+      const text = buildSdp(description, dest, { originAddress: transport!.localAddress(i), sessionId: start.ssrc, tool: 'rtpcast' });
+      const path = paths[i];
+      if (path) {
+        try {
+          writeFileAtomic(path, text);
+        } catch (e) {
+          throw new RtpcastError(`cannot write the SDP to ${path}: ${(e as Error).message}`, ExitCode.failure, 'choose a writable path for --sdp');
+        }
+      }
+      sdps.push({ destination: formatDestination(dest), path, text, commands: receiverCommands(description, dest, path ?? (req.sdp === '-' ? 'stream.sdp' : undefined)) });
+    });
+
+    const sender = new RtpSender({
+      description,
+      source,
+      sourceFormat,
+      encoder: createEncoder(description),
+      transport,
+      clock: monotonicClock,
+      wall: systemWallClock,
+      sleeper: new PreciseSleeper(monotonicClock),
+      start,
+      durationSec: req.durationSec,
+    });
+    transport.onWarning((w) => hooks.onWarning?.(w.message));
+    sender.on('warning', (m: string) => hooks.onWarning?.(m));
+    sender.on('status', (s: SenderStatus) => hooks.onStatus?.(s));
+    hooks.onStart?.({
+      source: source.label,
+      description,
+      ssrc: start.ssrc,
+      defaultDestination: req.dests.length === 0,
+      destinations: dests.map(formatDestination),
+      sdps,
+    });
+    const onAbort = () => void sender.stop('stopped');
+    signal?.addEventListener('abort', onAbort);
+    const reason = await sender.start();
+    signal?.removeEventListener('abort', onAbort);
+    return { reason, status: sender.status() };
+  } finally {
+    await source.close();
+    await transport?.close();
+  }
+}

@@ -1,0 +1,147 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { ExitCode, RtpcastError } from '../errors';
+import { formatDestination, type Destination } from './destination';
+
+/** What the sender needs from the network: the only interface the RTP code sees. */
+export interface Transport {
+  /** one RTP packet to every destination */
+  send(packet: Buffer): void;
+  /** one RTCP packet to every destination's port + 1 */
+  sendRtcp(packet: Buffer): void;
+  /** the local address packets leave from, per destination (for the SDP's o= line) */
+  localAddress(i: number): string;
+  onWarning(fn: (w: TransportWarning) => void): void;
+  close(): Promise<void>;
+}
+
+export interface TransportWarning {
+  destination: string;
+  code: string;
+  message: string;
+}
+
+export interface UdpOptions {
+  /** multicast hops (default 1: this LAN segment only) */
+  ttl?: number;
+  /** deliver our own multicast to receivers on this machine (default true) */
+  multicastLoop?: boolean;
+  /** local interface address for multicast (default: the kernel's choice) */
+  multicastInterface?: string;
+}
+
+interface Leg {
+  dest: Destination;
+  rtp: Socket;
+  rtcp: Socket;
+  refused: boolean;
+}
+
+/**
+ * UDP to N destinations, one connected socket pair (RTP, RTCP) per destination: connecting makes
+ * the kernel report "port unreachable" back to us (ECONNREFUSED), so a receiver that is not
+ * running yet is reported instead of silently ignored. Sends are synchronous (no DNS per packet).
+ */
+export class UdpTransport implements Transport {
+  private warn: ((w: TransportWarning) => void) | undefined;
+  sendErrors = 0;
+
+  private constructor(private readonly legs: Leg[]) {}
+
+  static async open(destinations: Destination[], o: UdpOptions = {}): Promise<UdpTransport> {
+    const legs: Leg[] = [];
+    try {
+      for (const dest of destinations) {
+        const rtp = await connected(dest, dest.port, o);
+        const rtcp = await connected(dest, dest.port + 1, o);
+        legs.push({ dest, rtp, rtcp, refused: false });
+      }
+    } catch (e) {
+      for (const l of legs) {
+        l.rtp.close();
+        l.rtcp.close();
+      }
+      throw e;
+    }
+    const t = new UdpTransport(legs);
+    for (const l of legs) {
+      for (const s of [l.rtp, l.rtcp]) s.on('error', (e) => t.report(l, e as NodeJS.ErrnoException));
+    }
+    return t;
+  }
+
+  onWarning(fn: (w: TransportWarning) => void): void {
+    this.warn = fn;
+  }
+
+  localAddress(i: number): string {
+    return this.legs[i].rtp.address().address;
+  }
+
+  send(packet: Buffer): void {
+    for (const l of this.legs) l.rtp.send(packet, (e) => e && this.report(l, e as NodeJS.ErrnoException));
+  }
+
+  sendRtcp(packet: Buffer): void {
+    for (const l of this.legs) l.rtcp.send(packet, (e) => e && this.reportRtcp(l, e as NodeJS.ErrnoException));
+  }
+
+  private report(l: Leg, e: NodeJS.ErrnoException): void {
+    this.sendErrors++;
+    const where = formatDestination(l.dest);
+    if (e.code === 'ECONNREFUSED') {
+      // Reported once per destination until packets are accepted again.
+      if (l.refused) return;
+      l.refused = true;
+      this.warn?.({ destination: where, code: e.code, message: `nothing is listening at ${where} yet (the receiver's system answered "port unreachable"); rtpcast keeps sending: start the receiver, or check its port` });
+      return;
+    }
+    this.warn?.({ destination: where, code: e.code ?? 'ERROR', message: `sending to ${where} failed: ${e.message}` });
+  }
+
+  private reportRtcp(l: Leg, e: NodeJS.ErrnoException): void {
+    // Receivers rarely listen for RTCP (ffplay, VLC without an SDP do not): refusals there are normal.
+    if (e.code === 'ECONNREFUSED') return;
+    this.report(l, e);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.legs.flatMap((l) => [l.rtp, l.rtcp]).map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+async function connected(dest: Destination, port: number, o: UdpOptions): Promise<Socket> {
+  const s = createSocket({ type: dest.family === 6 ? 'udp6' : 'udp4' });
+  const where = formatDestination({ ...dest, port });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, () => {
+      s.off('error', reject);
+      resolve();
+    });
+  }).catch((e: NodeJS.ErrnoException) => {
+    s.close();
+    throw new RtpcastError(`cannot open a UDP socket for ${where}: ${e.message}`, ExitCode.network, dest.family === 6 ? 'is IPv6 enabled on this machine? try an IPv4 destination' : undefined);
+  });
+  if (dest.multicast) {
+    try {
+      s.setMulticastTTL(o.ttl ?? 1);
+      s.setMulticastLoopback(o.multicastLoop ?? true);
+      if (o.multicastInterface) s.setMulticastInterface(o.multicastInterface);
+    } catch (e) {
+      s.close();
+      throw new RtpcastError(`cannot set up multicast to ${where}: ${(e as Error).message}`, ExitCode.network, 'check --multicast-if (an address of this machine) and --ttl');
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.connect(port, dest.address, () => {
+      s.off('error', reject);
+      resolve();
+    });
+  }).catch((e: NodeJS.ErrnoException) => {
+    s.close();
+    const hint = e.code === 'ENETUNREACH' ? 'no route to that network: check the address and this machine\'s network connection (ip route / route print)' : 'check the destination address';
+    throw new RtpcastError(`cannot send to ${where}: ${e.code ?? e.message}`, ExitCode.network, hint);
+  });
+  return s;
+}
