@@ -1,4 +1,4 @@
-import { RtcpSenderInfo, RtcpSourceDescriptionPacket, RtcpSrPacket, SourceDescriptionChunk, SourceDescriptionItem } from 'werift-rtp';
+import { RtcpSenderInfo, RtcpSrPacket } from 'werift-rtp';
 
 /** Seconds between 1900 (NTP epoch) and 1970 (Unix epoch). */
 const NTP_UNIX_OFFSET = 2208988800;
@@ -37,11 +37,24 @@ export function buildSenderReport(i: SenderReportInput): Buffer {
   return Buffer.concat([sr.serialize(), buildSdes(i.ssrc, i.cname)]);
 }
 
+/**
+ * SDES with one CNAME item (RFC 3550 6.5). Written here rather than with werift-rtp, whose SDES
+ * omits the terminating null octet when the items end on a 32-bit boundary (the RFC requires
+ * at least one null octet, then padding to 32 bits).
+ */
 export function buildSdes(ssrc: number, cname: string): Buffer {
-  const sdes = new RtcpSourceDescriptionPacket({
-    chunks: [new SourceDescriptionChunk({ source: ssrc, items: [new SourceDescriptionItem({ type: SDES_CNAME, text: cname })] })],
-  });
-  return sdes.serialize();
+  const text = Buffer.from(cname, 'utf8').subarray(0, 255);
+  const items = 2 + text.length + 1; // type, length, text, at least one null
+  const chunk = 4 + Math.ceil(items / 4) * 4;
+  const b = Buffer.alloc(4 + chunk);
+  b[0] = 0x80 | 1; // V=2, SC=1
+  b[1] = 202;
+  b.writeUInt16BE(chunk / 4, 2);
+  b.writeUInt32BE(ssrc >>> 0, 4);
+  b[8] = SDES_CNAME;
+  b[9] = text.length;
+  text.copy(b, 10);
+  return b;
 }
 
 /** RTCP BYE (RFC 3550 6.6) for one SSRC with an optional reason. */
