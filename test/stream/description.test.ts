@@ -38,5 +38,5 @@ test('refusals say why and what to do', () => {
   assert.throws(() => describeStream({ codec: 'opus', channels: 6 }, []), usage(/1 or 2 channels/));
   assert.throws(() => describeStream({ codec: 'l16', rate: 44100, payloadType: 50 }, []), usage(/only 10 \(L16\/44100\/2\) and 11/));
   assert.throws(() => describeStream({ codec: 'opus', bitrate: 1000 }, []), usage(/6000 to 510000/));
-  assert.throws(() => describeStream({ codec: 'l16', mtu: 1280, rate: 48000, channels: 2, ptime: 5 }, []), usage(/1280-byte MTU/));
+  assert.throws(() => describeStream({ codec: 'l16', mtu: 1280, rate: 48000, channels: 2, ptime: 7 }, []), usage(/1344-byte payloads.*1280-byte MTU \(1220 bytes/));
 });
