@@ -67,8 +67,9 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string): s
     ? // asetnsamples: 240-sample (5 ms) frames, so every RTP packet carries 960 bytes like rtpcast's
       // (without it the muxer cuts each 1024-frame WAV packet into 960+960+960+960+256 bytes).
       [...common, '-af', 'asetnsamples=n=240', '-acodec', 'pcm_s16be', '-ar', String(RATE), '-ac', String(CHANNELS), '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=972`]
-    : // -fec 1 -packet_loss 5: rtpcast's Opus defaults (in-band FEC on, 5 % expected loss)
-      [...common, '-c:a', 'libopus', '-b:a', '128k', '-frame_duration', '20', '-application', 'audio', '-fec', '1', '-packet_loss', '5', '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}`];
+    : // -fec:a 1 -packet_loss:a 5: rtpcast's Opus defaults (in-band FEC on, 5 % expected loss); the
+      // stream specifier keeps the rtp muxer from taking -fec as its own (RTP FEC) option
+      [...common, '-c:a', 'libopus', '-b:a', '128k', '-frame_duration', '20', '-application', 'audio', '-fec:a', '1', '-packet_loss:a', '5', '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}`];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,9 +454,9 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     label(s),
     String(s.runs.length),
     `${f2(s.cpu)}${range(s.cpuAll)}`,
-    `${((s.cpu / s.mediaSec) * 100).toFixed(2)} %`,
-    String(Math.round(s.packets)),
-    s.mediaSec.toFixed(2),
+    Number.isFinite(s.cpu / s.mediaSec) ? `${((s.cpu / s.mediaSec) * 100).toFixed(2)} %` : 'n/a',
+    Number.isFinite(s.packets) ? String(Math.round(s.packets)) : 'n/a',
+    f2(s.mediaSec),
     s.sizes,
     triple(s.interval),
     triple(s.schedule),
@@ -502,7 +503,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       String(r.order),
       String(r.rep + 1),
       label(r),
-      r.ok ? 'yes' : `NO: ${r.error ?? ''}`,
+      r.ok ? 'yes' : `NO: ${(r.error ?? '').slice(0, 80)}`,
       f2(r.user),
       f2(r.sys),
       f2(r.cpu),
@@ -599,7 +600,7 @@ sent to a receiver on 127.0.0.1 by each tool in turn:
 
 L16 uses 5 ms packets (960-byte payloads) for both tools: rtpcast's default, and for ffmpeg
 \`-af asetnsamples=n=240\` with \`pkt_size=972\` (RTP header + 960). Opus is 128 kb/s, 20 ms frames,
-with in-band FEC for both (rtpcast's default; \`-fec 1 -packet_loss 5\` for ffmpeg).
+with in-band FEC for both (rtpcast's default; \`-fec:a 1 -packet_loss:a 5\` for ffmpeg).
 
 The four cases run interleaved (rtpcast L16, ffmpeg L16, rtpcast Opus, ffmpeg Opus, then the next
 repetition in swapped order), so slow phases of a shared machine hit both tools.
