@@ -18,6 +18,8 @@ export interface AudioSource {
   open(): Promise<PcmFormat>;
   /** up to `frames` frames now (fewer, or an empty array, if not yet available); null once ended and drained */
   read(frames: number): Float32Array | null;
+  /** live sources: frames captured and not yet read (the sender keeps this near a target) */
+  readonly buffered?: number;
   /** called when more audio becomes readable after a read came up short */
   onReadable(fn: () => void): void;
   /** a failure after open (the decoder died, the device vanished) */

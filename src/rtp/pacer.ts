@@ -21,6 +21,11 @@ export class PacketSchedule {
     this.anchorNs = startNs;
   }
 
+  /** Moves every later due time by `ns` (negative: sooner). Used to follow a capture device's clock. */
+  shift(ns: bigint): void {
+    this.anchorNs += ns;
+  }
+
   /** Due time of packet n (0-based) in clock nanoseconds. */
   dueNs(n: number): bigint {
     const k = BigInt(n) - this.anchorPacket;
@@ -83,5 +88,46 @@ export class PreciseSleeper {
   cancel(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+}
+
+/**
+ * Keeps a live capture buffer near its target by nudging the send schedule: when a capture
+ * device's clock runs faster than ours, audio accumulates and packets must leave a little
+ * sooner (and the other way round). Proportional control on the level averaged over one
+ * second: an excess of E frames is drained over about `drainSec`, at most `maxPpm` off nominal.
+ * Pure: it is fed levels and times, and returns the shift to apply to the schedule.
+ */
+export class LevelServo {
+  private sum = 0;
+  private count = 0;
+  private windowStart: bigint | undefined;
+  /** the correction, in ppm of the nominal rate (positive: sending faster), smoothed over ~10 s for display */
+  ppm = 0;
+
+  constructor(
+    readonly targetFrames: number,
+    private readonly rate: number,
+    private readonly drainSec = 10,
+    private readonly maxPpm = 2000,
+  ) {}
+
+  /** Feed the level seen at `nowNs`; returns nanoseconds to shift the schedule by (negative = earlier). */
+  update(levelFrames: number, nowNs: bigint): bigint {
+    if (this.windowStart === undefined) this.windowStart = nowNs;
+    this.sum += levelFrames;
+    this.count++;
+    const elapsed = nowNs - this.windowStart;
+    if (elapsed < 1_000_000_000n) return 0n;
+    const avg = this.sum / this.count;
+    this.sum = 0;
+    this.count = 0;
+    this.windowStart = nowNs;
+    const error = avg - this.targetFrames;
+    let rel = error / (this.drainSec * this.rate);
+    const lim = this.maxPpm / 1e6;
+    rel = Math.max(-lim, Math.min(lim, rel));
+    this.ppm += (rel * 1e6 - this.ppm) / 10;
+    return BigInt(Math.round(-rel * Number(elapsed)));
   }
 }

@@ -8,7 +8,7 @@ import { levels, type PcmFormat } from '../audio/pcm';
 import type { StreamDescription } from '../stream/description';
 import type { Transport } from '../transport/udp';
 import type { Clock, WallClock } from './clock';
-import { PacketSchedule } from './pacer';
+import { LevelServo, PacketSchedule } from './pacer';
 import { RtpPacketizer, type RtpStartState } from './packetizer';
 import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds, type SenderReportInput } from './rtcp';
 
@@ -27,6 +27,10 @@ export interface SenderStatus {
   underruns: number;
   resyncs: number;
   sendErrors: number;
+  /** live sources: correction applied to follow the capture device's clock, in ppm */
+  clockPpm?: number;
+  /** live sources: audio captured and waiting, in ms */
+  bufferedMs?: number;
 }
 
 export interface SenderOptions {
@@ -44,6 +48,10 @@ export interface SenderOptions {
   rtcpIntervalSec?: number;
   statusIntervalSec?: number;
   cname?: string;
+  /** live sources: how much captured audio to hold before sending (default 30 ms) */
+  cushionMs?: number;
+  /** warn after this many seconds below -60 dBFS (default 10) */
+  silenceWarnSec?: number;
 }
 
 export type StopReason = 'duration' | 'input-ended' | 'stopped' | 'error';
@@ -71,6 +79,11 @@ export class RtpSender extends EventEmitter {
   private statusPeak: number[];
   private readonly ticksPerPacket: number;
   private readonly cname: string;
+  private readonly live: boolean;
+  private readonly servo: LevelServo | undefined;
+  private waitedNs = 0n;
+  private silentPackets = 0;
+  private silenceWarned = false;
   private ended: Promise<StopReason>;
   private resolveEnded!: (r: StopReason) => void;
 
@@ -84,6 +97,15 @@ export class RtpSender extends EventEmitter {
     this.cname = o.cname ?? `rtpcast@${hostname()}`;
     this.statusPeak = new Array<number>(d.channels).fill(-Infinity);
     this.ended = new Promise((r) => (this.resolveEnded = r));
+    this.live = o.source.pacing === 'source';
+    const cushion = Math.round(((o.cushionMs ?? 30) / 1000) * d.sampleRate) + d.frameSamples;
+    this.servo = this.live ? new LevelServo(cushion, d.sampleRate) : undefined;
+  }
+
+  /** Frames captured and not yet sent (sender FIFO + the source's own buffer), in stream frames. */
+  private level(): number {
+    const src = this.o.source.buffered ?? 0;
+    return this.fifo.frames + (src * this.o.description.sampleRate) / this.o.sourceFormat.rate;
   }
 
   get packetsSent(): number {
@@ -99,7 +121,10 @@ export class RtpSender extends EventEmitter {
     });
     const begin = () => {
       if (!this.running || this.schedule) return;
-      if (!this.fill(this.o.description.frameSamples) && !this.sourceEnded) return; // wait for audio
+      // wait for audio (live sources: for the cushion that absorbs capture jitter)
+      const need = this.servo ? this.servo.targetFrames : this.o.description.frameSamples;
+      if (!this.fill(this.o.description.frameSamples) && !this.sourceEnded) return;
+      if (this.servo && this.level() < need && !this.sourceEnded) return;
       this.monoStart = this.o.clock.nowNs();
       this.wallStart = this.o.wall.unixSeconds();
       this.schedule = new PacketSchedule(this.o.description.frameSamples, this.o.description.sampleRate, this.monoStart);
@@ -125,7 +150,7 @@ export class RtpSender extends EventEmitter {
     return this.fifo.frames >= frames;
   }
 
-  private nextFrame(): Float32Array | 'ended' {
+  private nextFrame(): Float32Array | 'ended' | 'wait' {
     const d = this.o.description;
     if (this.fill(d.frameSamples)) {
       if (this.inSilence) {
@@ -140,6 +165,8 @@ export class RtpSender extends EventEmitter {
       last.set(this.fifo.drain());
       return last;
     }
+    // A live device a little behind our clock: wait for it (up to 100 ms) rather than insert silence.
+    if (this.live && this.waitedNs < 100_000_000n) return 'wait';
     // Underrun: the source is late. Send silence so receivers keep playing (VLC and ffmpeg stall
     // or resynchronise badly on gaps); the next real audio carries the marker bit.
     this.underruns++;
@@ -161,7 +188,14 @@ export class RtpSender extends EventEmitter {
         void this.stop('input-ended');
         return;
       }
+      if (frame === 'wait') {
+        this.schedule.shift(2_000_000n);
+        this.waitedNs += 2_000_000n;
+        break;
+      }
+      this.waitedNs = 0n;
       this.sendFrame(frame);
+      if (this.servo) this.schedule.shift(this.servo.update(this.level(), now));
     }
     if (this.running) this.o.sleeper.until(this.schedule.dueNs(this.sent), this.tick);
   };
@@ -179,6 +213,7 @@ export class RtpSender extends EventEmitter {
     this.statusOctets += payload.length;
     const lv = levels(frame, d.channels).peakDb;
     for (let c = 0; c < d.channels; c++) if (lv[c] > this.statusPeak[c]) this.statusPeak[c] = lv[c];
+    this.watchSilence(Math.max(...lv));
     const perSecond = d.sampleRate / d.frameSamples;
     if (this.sent >= this.nextRtcpPacket) {
       this.o.transport.sendRtcp(buildSenderReport(this.reportInput()));
@@ -187,6 +222,22 @@ export class RtpSender extends EventEmitter {
     if (this.sent >= this.nextStatusPacket) {
       this.emitStatus();
       this.nextStatusPacket = this.sent + Math.round((this.o.statusIntervalSec ?? 1) * perSecond);
+    }
+  }
+
+  /** Long silence on the source usually means the wrong source or a muted application: say so once. */
+  private watchSilence(peakDb: number): void {
+    const d = this.o.description;
+    if (peakDb > -60) {
+      this.silentPackets = 0;
+      this.silenceWarned = false;
+      return;
+    }
+    this.silentPackets++;
+    const limit = this.o.silenceWarnSec ?? 10;
+    if (!this.silenceWarned && (this.silentPackets * d.frameSamples) / d.sampleRate >= limit) {
+      this.silenceWarned = true;
+      this.emit('warning', `no sound from ${this.o.source.label} for ${limit} s (below -60 dBFS): is anything playing? is the application or the source muted? is it the right source? list sources with levels: rtpcast devices --level`);
     }
   }
 
@@ -214,6 +265,7 @@ export class RtpSender extends EventEmitter {
       underruns: this.underruns,
       resyncs: this.schedule?.resyncs ?? 0,
       sendErrors: 0,
+      ...(this.servo ? { clockPpm: Math.round(this.servo.ppm), bufferedMs: Math.round((this.level() / this.o.description.sampleRate) * 1000) } : {}),
     };
   }
 

@@ -29,6 +29,10 @@ export class PcmStreamReader {
     });
   }
 
+  get bufferedFrames(): number {
+    return this.fifo.frames;
+  }
+
   onReadable(fn: () => void): void {
     this.readable = fn;
   }
