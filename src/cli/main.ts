@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, RtpcastError } from '../errors';
 import { sendCommand } from './send';
+import { devicesCommand } from './devices';
 import { VERSION } from '../version';
 
 export function buildProgram(): Command {
@@ -9,6 +10,8 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description('Stream a computer\'s sound to other computers as standard RTP, play it, and diagnose what goes wrong.')
     .addCommand(sendCommand())
+    .addCommand(devicesCommand())
+    .addCommand(new Command('diag').summary('find what is wrong (more checks to come)').addCommand(devicesCommand('devices')))
     .addHelpText('after', `\nStart with: rtpcast send --sdp stream.sdp   (then open stream.sdp in VLC or ffplay)\n\n${EXIT_CODES_HELP}`)
     .showHelpAfterError('(rtpcast send --help lists every option)')
     .exitOverride();

@@ -28,6 +28,10 @@ export function renderStart(info: SendStartInfo): string {
   const d = info.description;
   const lines: string[] = [];
   lines.push(`rtpcast send: ${info.source}`);
+  for (const n of info.notes) lines.push(`  note      ${n}`);
+  if (info.sourceFormat.rate !== d.sampleRate || info.sourceFormat.channels !== d.channels) {
+    lines.push(`  convert   source ${info.sourceFormat.rate} Hz ${info.sourceFormat.channels} ch -> stream ${d.sampleRate} Hz ${d.channels} ch (pitch and speed kept)`);
+  }
   lines.push(`  stream    ${describeFormat(d)}, SSRC 0x${info.ssrc.toString(16).padStart(8, '0')}`);
   for (const dest of info.destinations) lines.push(`  sending   RTP to ${dest} (RTCP to port ${Number(dest.split(':').pop()) + 1})`);
   if (info.defaultDestination) lines.push('            (no --dest given: this machine only; for another computer use --dest ITS_IP:5004)');
@@ -72,6 +76,11 @@ export function formatClock(sec: number): string {
 
 export function renderStatus(s: SenderStatus): string {
   const lv = s.peakDb.map((db, i) => `${s.peakDb.length === 2 ? (i ? 'R' : 'L') : `${i + 1}`} ${meter(db)} ${Number.isFinite(db) ? db.toFixed(1).padStart(5) : ' -inf'}`).join('  ');
-  const extra = [s.underruns ? `${s.underruns} underruns` : '', s.resyncs ? `${s.resyncs} resyncs` : ''].filter(Boolean).join(' ');
+  const extra = [
+    s.bufferedMs !== undefined ? `buf ${s.bufferedMs} ms` : '',
+    s.clockPpm ? `clock ${s.clockPpm > 0 ? '+' : ''}${s.clockPpm} ppm` : '',
+    s.underruns ? `${s.underruns} underruns` : '',
+    s.resyncs ? `${s.resyncs} resyncs` : '',
+  ].filter(Boolean).join(' ');
   return `${formatClock(s.elapsedSec)}  ${String(s.packets).padStart(7)} pkts  ${s.kbps.toFixed(0).padStart(5)} kb/s  ${lv} dBFS${extra ? '  ' + extra : ''}`;
 }

@@ -2,10 +2,13 @@ import { Command, Option } from 'commander';
 import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import { runSend, type SendRequest, type SourceRequest } from '../session/send';
+import { parseSourceSpec } from '../session/capture';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
 
 interface SendFlags {
+  source?: string;
+  keepLocal?: boolean;
   tone?: number | true;
   toneLevel: number;
   input?: string;
@@ -34,7 +37,10 @@ interface SendFlags {
 const EXAMPLES = `
 Examples:
   rtpcast send --sdp stream.sdp
-      a 440 Hz test tone, Opus, to this machine; then: ffplay -protocol_whitelist file,udp,rtp -i stream.sdp
+      what this machine plays (or a test tone if no sound server runs), Opus, to this machine;
+      then: ffplay -protocol_whitelist file,udp,rtp -i stream.sdp
+  rtpcast send --source app:firefox --keep-local --dest 192.168.1.20 --sdp stream.sdp
+      only Firefox's sound, to the PC at 192.168.1.20, still audible here
   rtpcast send --input song.flac --dest 192.168.1.20:5004 --sdp stream.sdp
       a file (anything ffmpeg decodes) to the PC at 192.168.1.20; copy stream.sdp there and open it in VLC
   parec --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --codec l16 --rate 44100 --dest 192.168.1.20
@@ -53,7 +59,9 @@ export function sendCommand(): Command {
   return new Command('send')
     .summary('capture or generate audio and send it as standard RTP (L16 or Opus) with an SDP')
     .description('Send audio as standard RTP (RFC 3550) that VLC, ffmpeg/ffplay, GStreamer, PulseAudio and PipeWire play, and write the SDP they need.\nWithout a source option a test tone is sent.')
-    .addOption(new Option('-t, --tone [hz]', 'send a sine test tone (default source; default 440 Hz)').argParser(numberArg('--tone', 20, 20000)))
+    .option('-s, --source <source>', 'what to capture: system (what this machine plays; the default when PulseAudio/PipeWire runs), app:NAME or app:PID (one application only), device:ID (see rtpcast devices)')
+    .option('--keep-local', 'with --source app: keep the application audible here too')
+    .addOption(new Option('-t, --tone [hz]', 'send a sine test tone (the default when no sound server runs; 440 Hz unless given)').argParser(numberArg('--tone', 20, 20000)))
     .addOption(new Option('--tone-level <dBFS>', 'tone level').default(-12).argParser(numberArg('--tone-level', -90, 0)))
     .option('-i, --input <file|->', 'audio file (anything ffmpeg decodes), or - for raw PCM on stdin')
     .addOption(new Option('--format <fmt>', 'raw PCM sample format on stdin').choices(SAMPLE_FORMATS).default('s16le'))
@@ -83,15 +91,22 @@ export function sendCommand(): Command {
 }
 
 export function toSendRequest(f: SendFlags): SendRequest {
-  if (f.input !== undefined && f.tone !== undefined) throw usageError('--tone and --input both choose the source', 'give one of them');
+  const chosen = [f.input !== undefined && '--input', f.tone !== undefined && '--tone', f.source !== undefined && '--source'].filter(Boolean);
+  if (chosen.length > 1) throw usageError(`${chosen.join(' and ')} each choose the source`, 'give only one of them');
+  if (f.keepLocal && !f.source?.startsWith('app:')) throw usageError('--keep-local goes with --source app:NAME', 'system sound and devices stay audible anyway');
   let source: SourceRequest;
-  if (f.input === '-') {
+  if (f.source !== undefined) {
+    const spec = parseSourceSpec(f.source, f.keepLocal);
+    source = spec.kind === 'tone' ? { kind: 'tone', hz: 440, dbfs: f.toneLevel } : spec;
+  } else if (f.input === '-') {
     source = { kind: 'stdin', format: f.format as SampleFormat, rate: f.inputRate ?? f.rate ?? 48000, channels: f.inputChannels ?? f.channels ?? 2 };
   } else if (f.input !== undefined) {
     if (f.inputRate || f.inputChannels) throw usageError('--input-rate/--input-channels describe raw PCM on stdin (--input -)', 'files carry their own format: leave these out');
     source = { kind: 'file', path: f.input };
+  } else if (f.tone !== undefined) {
+    source = { kind: 'tone', hz: f.tone === true ? 440 : f.tone, dbfs: f.toneLevel };
   } else {
-    source = { kind: 'tone', hz: f.tone === true || f.tone === undefined ? 440 : f.tone, dbfs: f.toneLevel };
+    source = { kind: 'default', hz: 440, dbfs: f.toneLevel };
   }
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   return {

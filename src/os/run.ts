@@ -1,5 +1,12 @@
 import { spawn } from 'node:child_process';
 
+/**
+ * Long-running children (ffmpeg, parec) get their own process group on POSIX, so Ctrl-C in the
+ * terminal reaches rtpcast alone, which then stops them in order (sending its BYE first).
+ * (On Windows a detached child would open a console window: there it stays attached.)
+ */
+export const DETACH = process.platform !== 'win32';
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;

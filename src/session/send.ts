@@ -16,9 +16,13 @@ import { describeStream, type StreamDescription, type StreamOptions } from '../s
 import { DEFAULT_PORT, formatDestination, resolveDestination, type Destination } from '../transport/destination';
 import { UdpTransport } from '../transport/udp';
 import { writeFileAtomic } from '../util/atomic-write';
+import { openCapture, soundServerAvailable, type CaptureRequest, type OpenedCapture } from './capture';
 
 export type SourceRequest =
   | { kind: 'tone'; hz: number; dbfs: number }
+  | CaptureRequest
+  /** system sound when a sound server answers, else a test tone */
+  | { kind: 'default'; hz: number; dbfs: number }
   | { kind: 'file'; path: string }
   | { kind: 'stdin'; format: SampleFormat; rate: number; channels: number };
 
@@ -46,6 +50,9 @@ export interface SdpOutput {
 
 export interface SendStartInfo {
   source: string;
+  /** the format the source really delivers (converted to the stream's) */
+  sourceFormat: PcmFormat;
+  notes: string[];
   description: StreamDescription;
   ssrc: number;
   defaultDestination: boolean;
@@ -68,14 +75,24 @@ export function sdpPaths(path: string, dests: Destination[]): string[] {
   return dests.map((d) => `${stem}-${d.address.replace(/[:%]/g, '_')}-${d.port}${ext}`);
 }
 
-function makeSource(r: SourceRequest, streamFormat: PcmFormat): AudioSource {
+async function makeSource(r: SourceRequest, streamFormat: PcmFormat, notes: string[]): Promise<{ source: AudioSource; capture?: OpenedCapture }> {
   switch (r.kind) {
+    case 'default':
+      if (await soundServerAvailable()) return makeSource({ kind: 'system' }, streamFormat, notes);
+      notes.push('no sound server answered (PulseAudio/PipeWire): sending a test tone instead; choose a source with --source, --input or --tone');
+      return { source: new ToneSource(streamFormat, r.hz, r.dbfs) };
     case 'tone':
-      return new ToneSource(streamFormat, r.hz, r.dbfs);
+      return { source: new ToneSource(streamFormat, r.hz, r.dbfs) };
     case 'file':
-      return new FfmpegFileSource(r.path, streamFormat);
+      return { source: new FfmpegFileSource(r.path, streamFormat) };
     case 'stdin':
-      return new StdinSource({ rate: r.rate, channels: r.channels }, r.format);
+      return { source: new StdinSource({ rate: r.rate, channels: r.channels }, r.format) };
+    case 'system':
+    case 'app':
+    case 'device': {
+      const capture = await openCapture(r);
+      return { source: capture.source, capture };
+    }
   }
 }
 
@@ -94,10 +111,12 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   if (req.durationSec !== undefined && !(req.durationSec > 0)) throw usageError(`--duration ${req.durationSec} must be a positive number of seconds`);
 
   const streamFormat = { rate: description.sampleRate, channels: description.channels };
-  const source = makeSource(req.source, streamFormat);
-  const sourceFormat = await source.open();
+  const notes: string[] = [];
+  const { source, capture } = await makeSource(req.source, streamFormat, notes);
   let transport: UdpTransport | undefined;
   try {
+    capture?.onNotice((m) => hooks.onWarning?.(m));
+    const sourceFormat = await source.open();
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
     const start = req.start ?? randomStartState();
 
@@ -133,6 +152,8 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     sender.on('status', (s: SenderStatus) => hooks.onStatus?.(s));
     hooks.onStart?.({
       source: source.label,
+      sourceFormat,
+      notes,
       description,
       ssrc: start.ssrc,
       defaultDestination: req.dests.length === 0,
@@ -146,6 +167,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     return { reason, status: sender.status() };
   } finally {
     await source.close();
+    await capture?.cleanup();
     await transport?.close();
   }
 }

@@ -63,7 +63,7 @@ test('exit 5 for a host that cannot be resolved', () => {
 });
 
 test('--sdp - prints the SDP on stdout; --json and --sdp - together are refused', () => {
-  const r = run(['send', '--sdp', '-', '--duration', '0.02', '--quiet', '--dest', '127.0.0.1:45990']);
+  const r = run(['send', '--tone', '--sdp', '-', '--duration', '0.02', '--quiet', '--dest', '127.0.0.1:45990']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^v=0\r\n/);
   assert.match(r.stdout, /a=rtpmap:96 opus\/48000\/2/);
@@ -77,7 +77,7 @@ test('--json: start, status and stop events; SDP written atomically to the file;
   try {
     const sdp = join(dir, 'out.sdp');
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [CLI, 'send', '--json', '--codec', 'l16', '--rate', '44100', '--duration', '1.2', '--sdp', sdp, '--dest', `127.0.0.1:${rx.port}`]);
+    const child = spawn(process.execPath, [CLI, 'send', '--tone', '--json', '--codec', 'l16', '--rate', '44100', '--duration', '1.2', '--sdp', sdp, '--dest', `127.0.0.1:${rx.port}`]);
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     const code = await new Promise((r) => child.on('exit', r));

@@ -25,7 +25,7 @@ test('Ctrl-C (SIGINT) stops cleanly: RTCP BYE arrives on port+1, exit 0, the SDP
   assert.ok(rtp && rtcp, 'no free port pair');
   try {
     const sdp = join(dir, 's.sdp');
-    const child = spawn(process.execPath, [CLI, 'send', '--json', '--sdp', sdp, '--dest', `127.0.0.1:${rtp.port}`]);
+    const child = spawn(process.execPath, [CLI, 'send', '--tone', '--json', '--sdp', sdp, '--dest', `127.0.0.1:${rtp.port}`]);
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     const t0 = Date.now();
@@ -61,7 +61,7 @@ test('a destination where nothing listens gives one clear warning, and sending g
   const probe = await dgramReceiver('127.0.0.1', 0);
   const port = probe.port;
   probe.close();
-  const child = spawn(process.execPath, [CLI, 'send', '--json', '--duration', '0.5', '--dest', `127.0.0.1:${port}`]);
+  const child = spawn(process.execPath, [CLI, 'send', '--tone', '--json', '--duration', '0.5', '--dest', `127.0.0.1:${port}`]);
   let out = '';
   child.stdout.on('data', (b) => (out += b));
   const code = await new Promise((r) => child.on('exit', r));

@@ -57,15 +57,19 @@ const GST_ELEMENTS: Record<string, string> = {
   filesink: 'libgstreamer1.0-0',
 };
 
-/** gst-launch-1.0 plus every element the tests need. */
+let gstChecked = false;
+
+/** gst-launch-1.0 plus every element the tests need (checked once per test file). */
 export function requireGStreamer(): void {
   requireProgram('gst-launch-1.0');
+  if (gstChecked) return;
   requireProgram('gst-inspect-1.0');
   const missing = Object.keys(GST_ELEMENTS).filter((e) => spawnSync('gst-inspect-1.0', ['--exists', e], { timeout: 20_000 }).status !== 0);
   if (missing.length) {
     const pkgs = [...new Set(missing.map((e) => GST_ELEMENTS[e]))];
     throw new Error(`GStreamer element(s) ${missing.join(', ')} not found: sudo apt-get install ${pkgs.join(' ')}`);
   }
+  gstChecked = true;
 }
 
 /** VLC refuses to run as root; as root the tests run it as this user. */
@@ -360,7 +364,7 @@ export const VLC_PRINTED: Receiver = {
   whyNotStarted(c) {
     if (VLC_STATIC_PTS.includes(c.sdp.payloadType)) return undefined;
     return (
-      `rtpcast printed a VLC command that cannot play this stream on Debian/Ubuntu's VLC 3.0 (built without live555): ` +
+      `rtpcast printed a VLC command that cannot play this stream on Debian's VLC 3.0 (configured with --disable-live555, as cvlc -vv shows): ` +
       `its sap demux opens an SDP only for the static payload types ${VLC_STATIC_PTS.join(', ')} and this SDP uses PT ${c.sdp.payloadType}; ` +
       `VLC then reads the file with the ps demux and loops (--repeat) without ever binding port ${c.sdp.port}. ` +
       `\`cvlc --demux=avformat ${c.sdpPath}\` plays it (see the VLC --demux=avformat tests).`

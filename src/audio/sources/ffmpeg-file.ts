@@ -4,6 +4,7 @@ import type { AudioSource } from '../source';
 import type { PcmFormat } from '../pcm';
 import { PcmStreamReader } from './stream-reader';
 import { ExitCode, RtpcastError } from '../../errors';
+import { DETACH } from '../../os/run';
 import { findProgram, missingProgram } from '../../os/programs';
 
 /**
@@ -43,7 +44,7 @@ export class FfmpegFileSource implements AudioSource {
       throw new RtpcastError(`cannot read input file ${this.path}: ${why}`, ExitCode.input, 'check the path; use --input - for raw PCM on stdin, or --tone for a test tone');
     }
     if (!this.ffmpeg) throw missingProgram('ffmpeg', 'it decodes --input files');
-    const child = spawn(this.ffmpeg, FfmpegFileSource.args(this.path, this.format), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.ffmpeg, FfmpegFileSource.args(this.path, this.format), { stdio: ['ignore', 'pipe', 'pipe'], detached: DETACH });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => {
       if (this.stderr.length < 4000) this.stderr += b.toString();

@@ -3,6 +3,7 @@ import type { AudioSource } from '../source';
 import type { PcmFormat } from '../pcm';
 import { PcmStreamReader } from './stream-reader';
 import { ExitCode, RtpcastError } from '../../errors';
+import { DETACH } from '../../os/run';
 
 /** parec arguments (pure): the exact format is requested, so the server does no hidden conversion. */
 export function parecArgs(device: string, f: PcmFormat, latencyMs = 10, name = 'rtpcast'): string[] {
@@ -32,7 +33,7 @@ export class ParecSource implements AudioSource {
   ) {}
 
   async open(): Promise<PcmFormat> {
-    const child = spawn(this.parec, parecArgs(this.device, this.format), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.parec, parecArgs(this.device, this.format), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: DETACH });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => {
       if (this.stderr.length < 4000) this.stderr += b.toString();
