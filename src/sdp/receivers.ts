@@ -31,7 +31,10 @@ export function receiverCommands(d: StreamDescription, dest: Destination, sdpPat
   const out: ReceiverCommand[] = [];
   const sdp = sdpPath ? displayPath(sdpPath) : undefined;
   if (sdp) {
-    out.push({ player: 'VLC', command: `vlc ${sdp}`, note: 'Debian/Ubuntu VLC: cvlc --repeat ' + sdp });
+    // Windows/macOS VLC reads SDP with live555. Debian/Ubuntu's VLC has no live555: its own SDP
+    // reader accepts only static payload types (and needs --repeat to follow them), while its
+    // libavformat demux plays every payload type; that is the command that works on all of them.
+    out.push({ player: 'VLC', command: `vlc ${sdp}`, note: `Debian/Ubuntu VLC (no live555): cvlc --demux=avformat ${sdp}` });
     out.push({ player: 'ffplay', command: `ffplay -nodisp -protocol_whitelist file,udp,rtp -i ${sdp}` });
     out.push({ player: 'ffmpeg', command: `ffmpeg -protocol_whitelist file,udp,rtp -i ${sdp} out.wav` });
   }

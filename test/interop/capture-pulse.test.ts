@@ -169,3 +169,43 @@ test('--source device through PortAudio (naudiodon, ALSA pulse plugin) captures 
     await procs.cleanup();
   }
 });
+
+test('--source system follows the default output when the user switches it', { timeout: 60_000 }, async (t) => {
+  const procs = new Procs();
+  try {
+    pulse.pactl(['set-default-sink', 'speakers']);
+    if (!pulse.sinkOf('toneA')) await pulse.playTone('toneA', 630, 'speakers');
+    await pulse.playTone('toneC', 1230, 'headphones', 60, 44100);
+    const dir = makeWorkDir('follow');
+    try {
+      const out = join(dir, 'out.wav');
+      const sdp = join(dir, 's.sdp');
+      const p = nextPort();
+      const sender = procs.start([process.execPath, RTPCAST_CLI, 'send', '--source', 'system', '--codec', 'l16', '--rate', '48000', '--dest', `127.0.0.1:${p}`, '--sdp', sdp, '--duration', '5', '--json'], { env: pulse.env });
+      assert.ok(await eventually(() => existsSync(sdp), 8000), sender.describe());
+      const rec = procs.start(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,udp,rtp', '-i', sdp, '-t', '8', '-y', out]);
+      await sleep(2000);
+      pulse.pactl(['set-default-sink', 'headphones']);
+      await sender.waitExit(15000);
+      if (!(await rec.waitExit(5000))) await rec.stop('SIGINT', 4000);
+      assert.match(sender.stdout, /the default output changed: now capturing headphones/);
+      const pcm = parseWav(readFileSync(out));
+      const mono = mixToMono(pcm.samples, pcm.channels);
+      const head = mono.subarray(0, pcm.rate); // first second: speakers
+      const tail = mono.subarray(mono.length - pcm.rate); // last second: headphones
+      // PulseAudio moves streams along with the default sink, so toneA may follow to the
+      // headphones: what must hold is that the headphones' own tone is absent before the switch
+      // and present at full level after it (a tone of peak 0.25 has power 0.25^2/2 = 0.031).
+      const p1230 = (x: Float32Array) => goertzelPower(x, pcm.rate, 1230);
+      t.diagnostic(`1230 Hz power before ${p1230(head).toExponential(1)}, after ${p1230(tail).toExponential(1)}; toneA now on ${pulse.sinkOf('toneA')}`);
+      assert.ok(p1230(head) < 1e-6, 'before the switch: nothing of the headphones in the capture');
+      assert.ok(p1230(tail) > 0.02, 'after the switch: the headphones tone at full level');
+      assert.ok(goertzelPower(head, pcm.rate, 630) > 0.02, 'before the switch: the speakers tone');
+    } finally {
+      removeWorkDir(dir);
+      pulse.pactl(['set-default-sink', 'speakers']);
+    }
+  } finally {
+    await procs.cleanup();
+  }
+});

@@ -93,3 +93,22 @@ test('servo: proportional, averaged over a second, bounded', () => {
   // 48 frames (1 ms) too many -> 100 ppm -> 100 us per second
   assert.equal(t.update(1440 + 48, 1_000_000_000n), -100_000n);
 });
+
+test('10 s of silence from the source gives one warning that names the source and the command to list sources', async () => {
+  const d = describeStream({ codec: 'opus' }, []);
+  const clock = new ManualClock(0n);
+  const silent: AudioSource = {
+    label: 'monitor of Speakers', pacing: 'sender', open: async () => ({ rate: 48000, channels: 2 }),
+    read: (n) => new Float32Array(n * 2), onReadable() {}, onError() {}, close: async () => undefined,
+  };
+  const sender = new RtpSender({
+    description: d, source: silent, sourceFormat: { rate: 48000, channels: 2 }, encoder: createEncoder(d), transport: new RecordingTransport(clock), clock,
+    wall: { unixSeconds: () => 0 }, sleeper: new JumpingSleeper(clock), start: { ssrc: 1, sequence: 0, timestamp: 0 }, durationSec: 25,
+  });
+  const warnings: { at: number; m: string }[] = [];
+  sender.on('warning', (m: string) => warnings.push({ at: sender.packetsSent, m }));
+  await sender.start();
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0].at, 500, 'after exactly 10 s (500 packets of 20 ms)');
+  assert.match(warnings[0].m, /no sound from monitor of Speakers for 10 s.*rtpcast devices --level/);
+});

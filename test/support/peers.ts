@@ -354,7 +354,7 @@ export const VLC_PRINTED: Receiver = {
   require: () => void vlcPrefix(),
   argv(c) {
     const vlc = c.printed.filter((x) => x.player === 'VLC');
-    const m = vlc.map((x) => /Debian\/Ubuntu VLC: (cvlc .+)$/.exec(x.note ?? '') ?? /^(cvlc .+)$/.exec(x.command)).find(Boolean);
+    const m = vlc.map((x) => /Debian\/Ubuntu VLC[^:]*: (cvlc .+)$/.exec(x.note ?? '') ?? /^(cvlc .+)$/.exec(x.command)).find(Boolean);
     if (!m) throw new Error(`rtpcast printed no Debian/Ubuntu VLC (cvlc) command for this stream; it printed:\n${JSON.stringify(c.printed, null, 2)}`);
     const words = m[1].trim().split(/\s+/);
     return [...vlcPrefix(), ...words, '-I', 'dummy', '--sout', vlcSout(c.out)];
