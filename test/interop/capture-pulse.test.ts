@@ -209,3 +209,23 @@ test('--source system follows the default output when the user switches it', { t
     await procs.cleanup();
   }
 });
+
+test('the application crashes mid-capture: a warning, its next stream is routed again, all restored at the end', { timeout: 60_000 }, async () => {
+  const procs = new Procs();
+  try {
+    const first = await pulse.playTone('crashy', 730, 'speakers');
+    const sender = procs.start([process.execPath, RTPCAST_CLI, 'send', '--source', 'app:crashy', '--dest', '127.0.0.1:' + nextPort(), '--duration', '6', '--json'], { env: pulse.env });
+    assert.ok(await eventually(() => pulse.sinkOf('crashy')?.startsWith('rtpcast_app_') === true, 8000), sender.describe());
+    first.signal('SIGKILL');
+    assert.ok(await eventually(() => /stopped playing/.test(sender.stdout), 5000), `no warning after the app died:\n${sender.describe()}`);
+    // the application comes back (a new process, a new stream): routed again
+    await pulse.playTone('crashy', 730, 'headphones', 60, 44100);
+    assert.ok(await eventually(() => pulse.sinkOf('crashy')?.startsWith('rtpcast_app_') === true, 5000), `the restarted app was not routed: on ${pulse.sinkOf('crashy')}`);
+    const e = await sender.waitExit(15000);
+    assert.equal(e?.code, 0, sender.describe());
+    assert.equal(pulse.sinkOf('crashy'), 'headphones', 'the new stream went back to the sink it opened on');
+    assert.ok(!pulse.sinks().some((s) => s.name.startsWith('rtpcast')), 'capture sink removed');
+  } finally {
+    await procs.cleanup();
+  }
+});
