@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { simulate } from '../support/player-sim';
+import { analyzeTone, findGaps, phaseBreaks, dominantFrequency } from '../../src/audio/analysis';
+import { mixToMono } from '../../src/audio/wav';
+
+function report(r: ReturnType<typeof simulate>, hz = 630) {
+  const mono = mixToMono(r.out, r.channels);
+  const a = analyzeTone({ rate: r.rate, channels: 1, samples: mono }, { expectHz: hz });
+  // FEC-rebuilt audio is the sender's audio (at a lower bitrate): recovered, not concealed
+  const concealed = r.stats.concealedMs.plc + r.stats.concealedMs.fade;
+  return { ...a, concealedPct: (concealed / r.stats.playedMs) * 100, mono };
+}
+
+test('clean network, L16: the tone comes out whole: no gap, no phase break, nothing concealed', () => {
+  const r = simulate({ codec: 'l16', seconds: 5 });
+  const a = report(r);
+  assert.ok(Math.abs(a.frequencyHz - 630) < 630 * 0.001, `frequency ${a.frequencyHz}`);
+  assert.equal(a.longestGapMs, 0);
+  assert.equal(a.phaseBreaks, 0);
+  assert.equal(a.concealedPct, 0);
+  assert.ok(r.stats.targetMs < 30, `target ${r.stats.targetMs} ms on a clean network`);
+  assert.ok(Math.abs(a.activeSeconds - 5) < 0.06, `${a.activeSeconds} s of 5 (minus the latency)`);
+});
+
+test('clean network, Opus: whole, and the latency target stays low', () => {
+  const r = simulate({ codec: 'opus', seconds: 5, hz: 1030 });
+  const a = report(r, 1030);
+  assert.ok(Math.abs(a.frequencyHz - 1030) < 1030 * 0.001);
+  assert.equal(a.longestGapMs, 0);
+  assert.equal(a.phaseBreaks, 0, 'no discontinuity');
+  assert.ok(r.stats.targetMs <= 35, `target ${r.stats.targetMs}: one 20 ms packet + one 10 ms output block + 2 ms`);
+});
+
+test('Opus with 30 ms jitter, 3% loss, 1% reordering: no gap over 40 ms, concealed under 3%, pitch within 0.5%', () => {
+  const r = simulate({ codec: 'opus', seconds: 30, hz: 870, seed: 7, jitterMs: 30, lossPct: 3, reorderPct: 1, statsEverySec: 5 });
+  const a = report(r, 870);
+  const s = r.stats;
+  const line = `target ${s.targetMs.toFixed(1)} ms, buffered ${s.bufferedMs.toFixed(1)} ms, concealed ${a.concealedPct.toFixed(2)}% (fec ${s.concealedMs.fec.toFixed(0)} plc ${s.concealedMs.plc.toFixed(0)} ms), late ${s.late}, underruns ${s.underruns}, longest gap ${a.longestGapMs} ms`;
+  assert.ok(Math.abs(a.frequencyHz - 870) < 870 * 0.005, `frequency ${a.frequencyHz}; ${line}`);
+  assert.ok(a.longestGapMs <= 40, line);
+  assert.ok(a.concealedPct < 3, line);
+  assert.ok(s.concealedMs.fec > 0, `FEC recovered some of the losses; ${line}`);
+  assert.ok(s.targetMs < 100, `latency under 100 ms with this impairment; ${line}`);
+});
+
+test('duplicates are dropped and counted; nothing else changes', () => {
+  const r = simulate({ codec: 'l16', seconds: 3, duplicatePct: 5, seed: 3 });
+  assert.ok(r.stats.duplicates > 0);
+  const a = report(r);
+  assert.equal(a.phaseBreaks, 0);
+  assert.equal(a.longestGapMs, 0);
+});
+
+test('RTP timestamp wrap mid-stream plays through', () => {
+  const r = simulate({ codec: 'l16', seconds: 3, startTs: 2 ** 32 - 48000 });
+  const a = report(r);
+  assert.equal(a.phaseBreaks, 0);
+  assert.equal(a.longestGapMs, 0);
+});
+
+test('a sound card 100 ppm faster than the sender, one simulated hour: the buffer holds, drift shown', () => {
+  const r = simulate({ codec: 'opus', seconds: 3600, sinkPpm: 100, statsEverySec: 60, player: { latencyMs: 40 } });
+  const late = r.snapshots.filter((x) => x.t > 300);
+  const buf = late.map((x) => x.s.bufferedMs);
+  assert.ok(Math.max(...buf) < 45 && Math.min(...buf) > 35, `latency ${Math.min(...buf).toFixed(1)}..${Math.max(...buf).toFixed(1)} ms around the 40 ms target`);
+  assert.equal(r.stats.underruns, 0);
+  // the card consumes faster than the sender produces: the player must play 100 ppm slower
+  assert.ok(Math.abs(r.stats.driftPpm + 100) < 20, `drift ${r.stats.driftPpm} ppm`);
+  const mono = mixToMono(r.out.subarray(r.out.length - 48000 * 2 * 5), 2);
+  assert.ok(Math.abs(dominantFrequency(mono, 48000) - 630 * (1 - 100e-6)) < 0.1, 'pitch follows the sender (the card runs fast, so 100 ppm lower by its clock)');
+});
+
+test('the sender pauses for 2 s: silence, then playback resumes within 200 ms with no old audio', () => {
+  const r = simulate({ codec: 'opus', seconds: 6, pauseAt: { atSec: 2, forSec: 2 } });
+  const mono = mixToMono(r.out, 2);
+  const gaps = findGaps(mono, 48000).gaps;
+  const pause = gaps.find((g) => g.durationMs > 1000);
+  assert.ok(pause, `a silence for the pause: ${JSON.stringify(gaps)}`);
+  assert.ok(pause.durationMs < 2000 + 200 + 100, `the silence lasts the pause plus under 200 ms of re-buffering: ${pause.durationMs} ms`);
+  assert.equal(r.stats.stalls, 1);
+  const a = report(r);
+  assert.ok(a.activeSeconds > 3.7, `about 4 s of tone played: ${a.activeSeconds}`);
+  const after = mono.subarray(Math.round((pause.startSec + pause.durationMs / 1000) * 48000) + 480);
+  assert.ok(Math.abs(dominantFrequency(after, 48000) - 630) < 1, 'the tone after the pause');
+});
+
+test('the sender restarts (new timestamp base): playback resumes within 200 ms', () => {
+  const r = simulate({ codec: 'opus', seconds: 4, restartAtSec: 2 });
+  const mono = mixToMono(r.out, 2);
+  const g = findGaps(mono, 48000);
+  assert.ok(g.longestMs < 200, `longest gap ${g.longestMs} ms`);
+  const a = report(r);
+  assert.ok(a.activeSeconds > 3.6, `${a.activeSeconds}`);
+});
+
+test('a fixed --latency is held', () => {
+  const r = simulate({ codec: 'opus', seconds: 20, jitterMs: 10, seed: 5, player: { latencyMs: 80 }, statsEverySec: 2 });
+  const buf = r.snapshots.filter((x) => x.t > 5).map((x) => x.s.bufferedMs);
+  assert.ok(Math.max(...buf) < 90 && Math.min(...buf) > 70, `latency ${Math.min(...buf)}..${Math.max(...buf)} ms for an 80 ms target`);
+  void phaseBreaks;
+});
