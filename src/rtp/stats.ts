@@ -212,7 +212,7 @@ class BurstGapTracker {
     };
   }
 
-  /** Lost fraction over all classified slots (distinct packets; duplicates cannot hide loss). */
+  /** Lost fraction over all classified slots (distinct packets; duplicates cannot hide loss). Call after finish(). */
   lossFraction(): number {
     const slots = this.burstSlots + this.gapSlots;
     return slots > 0 ? (this.burstLost + this.gapLost) / slots : 0;
@@ -487,9 +487,9 @@ export class RtpStreamStats {
     const lost = expected - packets;
     const tracker = this.burst.clone();
     if (this.epochActive) for (let s = this.nextClassify; s <= this.extMax; s++) tracker.slot(this.getBit(s));
-    const uniqueLossPct = tracker.lossFraction() * 100;
     const ptimeSec = this.epochPtimeSec() || this.lastPtimeSec;
     const burst = tracker.finish(ptimeSec * 1000);
+    const uniqueLossPct = tracker.lossFraction() * 100;
     const jitterMs = (this.jitter / this.clockRate) * 1000;
     const first = this.firstArrivalNs;
     const last = this.lastArrivalNs;

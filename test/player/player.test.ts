@@ -59,9 +59,9 @@ test('RTP timestamp wrap mid-stream plays through', () => {
   assert.equal(a.longestGapMs, 0);
 });
 
-test('a sound card 100 ppm faster than the sender, one simulated hour: the buffer holds, drift shown', () => {
-  const r = simulate({ codec: 'opus', seconds: 3600, sinkPpm: 100, statsEverySec: 60, player: { latencyMs: 40 } });
-  const late = r.snapshots.filter((x) => x.t > 300);
+test('a sound card 100 ppm faster than the sender, 10 simulated minutes (the hour is in npm run bench): the buffer holds, drift shown', () => {
+  const r = simulate({ codec: 'opus', seconds: 600, sinkPpm: 100, statsEverySec: 20, player: { latencyMs: 40 } });
+  const late = r.snapshots.filter((x) => x.t > 120);
   const buf = late.map((x) => x.s.bufferedMs);
   assert.ok(Math.max(...buf) < 45 && Math.min(...buf) > 35, `latency ${Math.min(...buf).toFixed(1)}..${Math.max(...buf).toFixed(1)} ms around the 40 ms target`);
   assert.equal(r.stats.underruns, 0);
