@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, RtpcastError } from '../errors';
 import { sendCommand } from './send';
 import { devicesCommand } from './devices';
+import { playCommand } from './play';
 import { VERSION } from '../version';
 
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description('Stream a computer\'s sound to other computers as standard RTP, play it, and diagnose what goes wrong.')
     .addCommand(sendCommand())
+    .addCommand(playCommand())
     .addCommand(devicesCommand())
     .addCommand(new Command('diag').summary('find what is wrong (more checks to come)').addCommand(devicesCommand('devices')))
     .addHelpText('after', `\nStart with: rtpcast send --sdp stream.sdp   (then open stream.sdp in VLC or ffplay)\n\n${EXIT_CODES_HELP}`)

@@ -16,6 +16,7 @@ export function event(o: Output, name: string, data: Record<string, unknown>): v
 }
 
 function jsonSafe(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
   return typeof v === 'number' && !Number.isFinite(v) ? null : v;
 }
 

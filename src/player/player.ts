@@ -63,6 +63,7 @@ export class Player {
   private floorMs = 0;
   private lastPacketFrames: number;
   private blockFrames = 0;
+  private ended = false;
   private avgLevelMs: number | undefined;
   private levelSum = 0;
   private levelCount = 0;
@@ -109,8 +110,14 @@ export class Player {
     return this.ms(Math.max(0, end - this.playTs) + decoded);
   }
 
+  /** The sender said goodbye (RTCP BYE): when the buffer runs dry, fade out instead of concealing. */
+  senderEnded(): void {
+    this.ended = true;
+  }
+
   /** A new stream (sender restart: new SSRC, or a sequence/timestamp jump): start over. */
   resync(): void {
+    this.ended = false;
     this.jb.clear();
     this.unwrap.reset();
     this.playTs = undefined;
@@ -225,6 +232,14 @@ export class Player {
       if (this.o.latencyMs === undefined) this.floorMs = Math.min(2000, this.targetMs() + 5);
     }
     const frames = Math.min(this.lastPacketFrames, Math.max(1, max));
+    if (this.ended) {
+      // the stream is over: 5 ms of concealment faded to silence, then stop (no click, no made-up tail)
+      const fade = Math.min(frames, Math.round(this.o.clockRate * 0.005));
+      const c = this.decoder.conceal(fade);
+      for (let f = 0; f < fade; f++) for (let k = 0; k < ch; k++) c.pcm[f * ch + k] *= 1 - (f + 1) / fade;
+      this.state = 'stalled';
+      return this.split(c.pcm, max);
+    }
     this.underrunRunFrames += frames;
     if (this.ms(this.underrunRunFrames) > (this.o.stallMs ?? 100)) {
       this.state = 'stalled';

@@ -39,7 +39,10 @@
  * the bulk, then Atomics.wait for the last ~1.5 ms, like src/rtp/pacer.ts PreciseSleeper, but in
  * slices of at most 0.2 ms with a turn of the event loop between them, so that datagrams arriving
  * meanwhile — at this relay or at a sender/receiver in the same process — are still time-stamped
- * within ~0.2 ms). Sends due at equal or increasing times leave in the order they were scheduled.
+ * within ~0.2 ms; the final 80 µs are a busy-wait). Sends due at equal or increasing times leave in
+ * the order they were scheduled. The sockets resolve addresses synchronously, so a datagram leaves
+ * inside socket.send() rather than on the next tick. What no user-space scheduler can fix: on a
+ * machine whose CPUs are saturated, a thread waking from any sleep may wait milliseconds for a CPU.
  *
  * Memory: `events` keeps one RelayEvent per RTP datagram received (about 200 bytes each), all of
  * them by default since tests are short; pass maxEvents to cap it (counters in stats() keep
@@ -259,7 +262,8 @@ export function planImpairments(o: ImpairmentOptions, count: number, packetInter
 /**
  * What a receiver should measure for a plan, computed independently of any socket: loss, mean
  * delay, and the RFC 3550 interarrival jitter (J += (|D| − J)/16 over the delivered first copies in
- * arrival order; D is the difference of consecutive transit times), in ms.
+ * arrival order; D is the difference of consecutive transit times), in ms. Duplicate copies are
+ * left out, as a receiver discards them.
  */
 export function summarizePlan(plan: PlannedPacket[]) {
   const delivered = plan.filter((p) => !p.drop);
@@ -267,9 +271,11 @@ export function summarizePlan(plan: PlannedPacket[]) {
   const dropped = n - delivered.length;
   const byArrival = [...delivered].sort((a, b) => a.sendAtMs - b.sendAtMs || a.index - b.index);
   let j = 0;
+  let sumAbsD = 0;
   for (let k = 1; k < byArrival.length; k++) {
     const d = byArrival[k].delayMs - byArrival[k - 1].delayMs;
     j += (Math.abs(d) - j) / 16;
+    sumAbsD += Math.abs(d);
   }
   let inversions = 0;
   let maxIndex = -1;
@@ -287,7 +293,10 @@ export function summarizePlan(plan: PlannedPacket[]) {
     /** packets that arrive after a higher index did */
     lateArrivals: inversions,
     meanDelayMs: mean(delivered.map((p) => p.delayMs)),
+    /** the RFC 3550 estimate after the last packet (an average over roughly the last 16 packets) */
     rfc3550JitterMs: j,
+    /** mean |D| over the whole plan: what the RFC 3550 estimate tracks, without its short memory */
+    meanAbsTransitDiffMs: byArrival.length > 1 ? sumAbsD / (byArrival.length - 1) : 0,
   };
 }
 
@@ -326,8 +335,9 @@ interface Timed {
  * Runs callbacks at absolute monotonic times (process.hrtime.bigint()), accurate to well under a
  * millisecond: a setTimeout until ~1.5 ms before the earliest deadline, then Atomics.wait (a futex
  * sleep, not a spin) in slices of at most `sliceNs`, with a turn of the event loop (setImmediate)
- * between slices so socket reads are not held up for longer than one slice. The last slice ends on
- * the deadline and the callback runs right after it. Callbacks due at the same time run in the order
+ * between slices so socket reads are not held up for longer than one slice. The last slice ends
+ * `spinNs` (80 µs) before the deadline, the rest is a busy-wait on the monotonic clock (a futex
+ * wake-up is late by the kernel's timer slack, ~50 µs), and the callback runs right after it. Callbacks due at the same time run in the order
  * they were added.
  */
 export class PreciseTimerQueue {
@@ -341,6 +351,8 @@ export class PreciseTimerQueue {
   constructor(
     private readonly fineNs = 1_500_000n,
     private readonly sliceNs = 200_000n,
+    /** the last stretch is a busy-wait: a futex sleep overshoots by the timer slack (~50 µs) */
+    private readonly spinNs = 80_000n,
   ) {}
 
   get size(): number {
@@ -379,8 +391,9 @@ export class PreciseTimerQueue {
     const top = this.heap[0];
     if (!top) return;
     const left = top.due - process.hrtime.bigint();
-    if (left > this.fineNs) {
-      const ms = Math.floor(Number(left - this.fineNs) / 1e6);
+    // a timer under 1 ms would be a 1 ms timer: cheaper to start the fine phase at once
+    const ms = Math.floor(Number(left - this.fineNs) / 1e6);
+    if (ms >= 1) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.fine();
@@ -412,11 +425,18 @@ export class PreciseTimerQueue {
         }
         continue;
       }
-      if (left > this.fineNs) return this.arm();
+      if (left >= this.fineNs + 1_000_000n) return this.arm(); // the coarse timer fired early
+      if (left <= this.spinNs) {
+        while (process.hrtime.bigint() < top.due) {
+          /* spin: at most spinNs */
+        }
+        continue;
+      }
       if (now - entered >= this.sliceNs) return this.arm(); // been here long enough: let I/O in
-      const wait = left < this.sliceNs ? left : this.sliceNs;
+      const sleep = left - this.spinNs;
+      const wait = sleep < this.sliceNs ? sleep : this.sliceNs;
       Atomics.wait(this.cell, 0, 0, Number(wait) / 1e6);
-      if (wait === this.sliceNs && left > wait) return this.arm();
+      if (wait === this.sliceNs && sleep > wait) return this.arm();
     }
   }
 

@@ -1,0 +1,135 @@
+import { Command, Option } from 'commander';
+import { EXIT_CODES_HELP } from '../errors';
+import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
+import { createSink } from '../audio/output-devices';
+import { readSdpArg, runPlay, type PlayRequest, type PlayStatus } from '../session/play';
+import { intArg, numberArg } from './parse';
+import { event, formatClock, say, type Output } from './output';
+
+interface PlayFlags {
+  port?: number;
+  codec?: string;
+  rate?: number;
+  channels?: number;
+  pt?: number;
+  bind?: string;
+  source?: string;
+  latency?: number;
+  out?: string;
+  format: string;
+  duration?: number;
+  untilBye?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  rtpcast play stream.sdp
+      play what rtpcast send (or ffmpeg, GStreamer, PulseAudio) sends, described by its SDP
+  rtpcast play --port 5004
+      L16 44.1 kHz (payload type 10/11) needs no SDP
+  rtpcast play stream.sdp --latency 60 --out device:portaudio:3
+      a fixed 60 ms playout latency, on a chosen output (rtpcast devices --outputs)
+  rtpcast play stream.sdp --source 192.168.1.10 --out recording.wav --duration 60
+      only packets from 192.168.1.10, recorded to a WAV file for a minute
+
+The status line shows: latency (target/actual), network jitter, loss, audio rebuilt by Opus FEC,
+audio concealed, and the clock drift being compensated (ppm).
+
+${EXIT_CODES_HELP}`;
+
+export function playCommand(): Command {
+  return new Command('play')
+    .summary('receive RTP audio and play it: jitter buffer, loss concealment, drift compensation')
+    .description('Play an RTP audio stream (L16 or Opus) from its SDP, or from flags, with an adaptive jitter buffer,\nOpus FEC and concealment of lost packets, and compensation of clock drift between sender and sound card.')
+    .argument('[sdp]', 'the SDP file the sender wrote (- for stdin)')
+    .addOption(new Option('-p, --port <port>', 'UDP port (overrides the SDP\'s)').argParser(intArg('--port', 1, 65534)))
+    .addOption(new Option('-c, --codec <codec>', 'without an SDP: l16 or opus').choices(['l16', 'opus']))
+    .addOption(new Option('-r, --rate <hz>', 'without an SDP: L16 sample rate').argParser(intArg('--rate', 1000, 384000)))
+    .addOption(new Option('--channels <n>', 'without an SDP: channels').argParser(intArg('--channels', 1, 8)))
+    .addOption(new Option('--pt <type>', 'without an SDP: payload type').argParser(intArg('--pt', 0, 127)))
+    .option('--bind <address>', 'local address to listen on (default: the SDP\'s if it is this machine\'s, else all); a multicast group to join')
+    .option('--source <address>', 'accept packets from this sender only (others are counted and dropped)')
+    .addOption(new Option('-l, --latency <ms>', 'fixed playout latency (default: chosen from the measured jitter)').argParser(numberArg('--latency', 1, 5000)))
+    .option('-o, --out <where>', 'output: device:ID (rtpcast devices --outputs), file.wav, or - for raw PCM on stdout (default: the default output)')
+    .addOption(new Option('--format <fmt>', 'raw PCM format for --out -').choices(SAMPLE_FORMATS).default('s16le'))
+    .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(numberArg('--duration', 0.001, 1e9)))
+    .option('--until-bye', 'stop when the sender says goodbye (RTCP BYE)')
+    .option('-q, --quiet', 'print only errors')
+    .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
+    .addHelpText('after', EXAMPLES)
+    .action(async (sdp: string | undefined, flags: PlayFlags) => {
+      process.exitCode = await playAction(sdp, flags);
+    });
+}
+
+/** The one-line status (pure). */
+export function renderPlayStatus(s: PlayStatus): string {
+  const p = s.player;
+  const st = s.stream;
+  const parts = [
+    formatClock(s.elapsedSec),
+    p.state.padEnd(9),
+    `latency ${p.bufferedMs.toFixed(0)}/${p.targetMs.toFixed(0)} ms`,
+    st ? `jitter ${st.jitterMs.toFixed(1)} ms` : '',
+    st ? `loss ${st.lostPct.toFixed(1)}%` : '',
+    p.concealedMs.fec ? `fec ${p.concealedMs.fec.toFixed(0)} ms` : '',
+    `concealed ${(p.concealedMs.plc + p.concealedMs.fade).toFixed(0)} ms`,
+    `drift ${p.driftPpm > 0 ? '+' : ''}${p.driftPpm} ppm`,
+    s.others.length ? `${s.others.length} other sender(s)` : '',
+    s.dropped.malformed + s.dropped.filtered ? `${s.dropped.malformed + s.dropped.filtered} dropped` : '',
+  ];
+  return parts.filter(Boolean).join('  ');
+}
+
+async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<number> {
+  const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: process.stdout };
+  if (f.json && f.out === '-') {
+    process.stderr.write('rtpcast: error: --out - and --json both want stdout\n  try: write the audio to a file (--out file.wav) or drop --json\n');
+    return 2;
+  }
+  const req: PlayRequest = {
+    sdp: sdpArg !== undefined ? readSdpArg(sdpArg) : undefined,
+    port: f.port, codec: f.codec, rate: f.rate, channels: f.channels, pt: f.pt, bind: f.bind, source: f.source,
+    latencyMs: f.latency, durationSec: f.duration, untilBye: f.untilBye,
+  };
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let shown = false;
+  const final = await runPlay(
+    req,
+    (format) => createSink(f.out, format, { rawFormat: f.format as SampleFormat }),
+    {
+      onStart({ spec, bound, sink }) {
+        say(o, `rtpcast play: ${spec.codec === 'opus' ? 'Opus' : 'L16'} ${spec.clockRate} Hz ${spec.channels} ch, payload type ${spec.payloadType} (from ${spec.from})\n  listening ${bound}${spec.sourceFilter ? `, only from ${spec.sourceFilter}` : ''}\n  output    ${sink}\n  Ctrl-C stops.`);
+        event(o, 'start', { stream: spec, listening: bound, output: sink });
+      },
+      onStatus(s) {
+        event(o, 'status', s as unknown as Record<string, unknown>);
+        if (o.tty && !o.quiet && !o.json) {
+          o.err.write(`\r\x1b[2K${renderPlayStatus(s)}`);
+          shown = true;
+        }
+      },
+      onWarning(m) {
+        event(o, 'warning', { message: m });
+        if (!o.json && !o.quiet) o.err.write(`${shown ? '\n' : ''}warning: ${m}\n`);
+        shown = false;
+      },
+    },
+    abort.signal,
+  );
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (shown) o.err.write('\n');
+  say(o, `rtpcast play: stopped. ${renderPlayStatus(final)}`);
+  event(o, 'stop', final as unknown as Record<string, unknown>);
+  return 0;
+}
