@@ -3,14 +3,18 @@
  * the same job (same 48 kHz stereo WAV, L16 with 5 ms packets and Opus 128 kb/s with 20 ms
  * packets), measured in one run, interleaved, several repetitions; medians and ratios.
  *
- *   npm run bench                                   60 s input, 3 repetitions (~13 minutes)
+ *   npm run bench                                   60 s input, 3 repetitions (~20 minutes)
  *   node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs     a quick look
  *
  * CPU: each sender runs under GNU time (`/usr/bin/time -f '%U %S %e'`), which reports the
  * rusage of the whole waited-for process tree: rtpcast's own ffmpeg decoder child is included.
  * Pacing: a separate receiver process (started first, doing nothing else) binds the RTP port
- * (and port+1 for RTCP, which is counted and ignored) and stamps each packet's arrival with
- * process.hrtime.bigint().
+ * (and port+1 for RTCP, which is counted and ignored) and stamps each packet's arrival. With
+ * python3 available it is a small Python receiver that reads the kernel's receive timestamp
+ * (SO_TIMESTAMPNS, taken on loopback inside the sender's sendmsg) as well as its own user-space
+ * arrival time; otherwise (or with --node-receiver) a Node receiver stamps arrivals with
+ * process.hrtime.bigint() (user space only: its own wake-up latency is included, which on a busy
+ * machine is more than 1 ms at p99).
  *
  * Writes a table to stdout and rewrites the section between the bench-send markers in
  * docs/BENCHMARKS.md (temp file + rename).
@@ -47,7 +51,8 @@ const RATE = 48000;
 const CHANNELS = 2;
 const PT = 96;
 
-type Tool = 'rtpcast' | 'ffmpeg';
+/** ffmpeg: the -re peer of the goal; ffmpeg-paced: a reference that paces every packet (arealtime). */
+type Tool = 'rtpcast' | 'ffmpeg' | 'ffmpeg-paced';
 type Codec = 'l16' | 'opus';
 
 interface CaseSpec {
@@ -62,21 +67,28 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string): s
       ? [process.execPath, CLI, 'send', '--input', input, '--codec', 'l16', '--rate', String(RATE), '--channels', String(CHANNELS), '--dest', `127.0.0.1:${port}`, '--quiet']
       : [process.execPath, CLI, 'send', '--input', input, '--codec', 'opus', '--dest', `127.0.0.1:${port}`, '--quiet'];
   }
-  const common = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-re', '-i', input];
+  // ffmpeg -re releases input packets (1024 frames of the WAV) at their time, polling every 10 ms,
+  // and the muxer sends what each one yields at once. ffmpeg-paced instead cuts the audio into
+  // packet-sized frames and lets the arealtime filter release each at its time (no -re).
+  const paced = c.tool === 'ffmpeg-paced';
+  const common = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', ...(paced ? [] : ['-re']), '-i', input];
   return c.codec === 'l16'
     ? // asetnsamples: 240-sample (5 ms) frames, so every RTP packet carries 960 bytes like rtpcast's
       // (without it the muxer cuts each 1024-frame WAV packet into 960+960+960+960+256 bytes).
-      [...common, '-af', 'asetnsamples=n=240', '-acodec', 'pcm_s16be', '-ar', String(RATE), '-ac', String(CHANNELS), '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=972`]
+      [...common, '-af', paced ? 'asetnsamples=n=240,arealtime' : 'asetnsamples=n=240', '-acodec', 'pcm_s16be', '-ar', String(RATE), '-ac', String(CHANNELS), '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=972`]
     : // -fec:a 1 -packet_loss:a 5: rtpcast's Opus defaults (in-band FEC on, 5 % expected loss); the
       // stream specifier keeps the rtp muxer from taking -fec as its own (RTP FEC) option
-      [...common, '-c:a', 'libopus', '-b:a', '128k', '-frame_duration', '20', '-application', 'audio', '-fec:a', '1', '-packet_loss:a', '5', '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}`];
+      [...common, ...(paced ? ['-af', 'asetnsamples=n=960,arealtime'] : []), '-c:a', 'libopus', '-b:a', '128k', '-frame_duration', '20', '-application', 'audio', '-fec:a', '1', '-packet_loss:a', '5', '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}`];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Receiver (a child process: `bench-send.js __receiver <capacity>`)
 
 interface ReceiverData {
+  /** user-space arrival times, ns from an arbitrary origin */
   arrivalNs: number[];
+  /** kernel receive timestamps (SO_TIMESTAMPNS), ns from the first packet; Python receiver only */
+  kernelNs?: number[];
   payloadBytes: number[];
   timestamps: number[];
   sequences: number[];
@@ -183,31 +195,129 @@ function bind(s: Socket, port: number): Promise<void> {
   });
 }
 
-class Receiver {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
-  ) {}
+type ReceiverKind = 'kernel' | 'node';
 
-  static start(capacity: number): Promise<Receiver> {
-    const child = fork(__filename, ['__receiver', String(capacity)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    track(child);
-    return new Promise((res, rej) => {
-      child.once('message', (m: { cmd: string; port?: number; message?: string }) => {
-        if (m.cmd === 'ready') res(new Receiver(child, m.port!));
-        else rej(new Error(`receiver: ${m.message ?? 'did not start'}`));
+interface Receiver {
+  readonly port: number;
+  stop(): Promise<ReceiverData>;
+}
+
+/** The Node receiver: this script in `__receiver` mode, talking over IPC. */
+function startNodeReceiver(capacity: number): Promise<Receiver> {
+  const child = fork(__filename, ['__receiver', String(capacity)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  track(child);
+  return new Promise((res, rej) => {
+    child.once('message', (m: { cmd: string; port?: number; message?: string }) => {
+      if (m.cmd !== 'ready') return rej(new Error(`receiver: ${m.message ?? 'did not start'}`));
+      res({
+        port: m.port!,
+        stop: () =>
+          new Promise((res2, rej2) => {
+            child.once('message', (r: { cmd: string; data?: ReceiverData }) => (r.cmd === 'data' ? res2(r.data!) : rej2(new Error('receiver: unexpected reply'))));
+            child.once('exit', (code) => rej2(new Error(`receiver exited (${code}) without data`)));
+            child.send({ cmd: 'stop' });
+          }),
       });
-      child.once('exit', (code) => rej(new Error(`receiver exited (${code}) before it was ready`)));
     });
-  }
+    child.once('exit', (code) => rej(new Error(`receiver exited (${code}) before it was ready`)));
+  });
+}
 
-  stop(): Promise<ReceiverData> {
-    return new Promise((res, rej) => {
-      this.child.once('message', (m: { cmd: string; data?: ReceiverData }) => (m.cmd === 'data' ? res(m.data!) : rej(new Error('receiver: unexpected reply'))));
-      this.child.once('exit', (code) => rej(new Error(`receiver exited (${code}) without data`)));
-      this.child.send({ cmd: 'stop' });
-    });
-  }
+/**
+ * The kernel-timestamp receiver (python3: Node cannot read SO_TIMESTAMPNS). Prints "READY <port>",
+ * records until a line arrives on stdin, then prints one JSON object and exits.
+ */
+const PY_RECEIVER = String.raw`
+import json, os, random, select, socket, struct, sys, time
+SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
+def pair():
+    for _ in range(50):
+        port = 20000 + 2 * random.randrange(19000)
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            a.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            a.bind(('127.0.0.1', port))
+            b.bind(('127.0.0.1', port + 1))
+            return a, b, port
+        except OSError:
+            a.close(); b.close()
+    sys.exit('no free UDP port pair found')
+a, b, port = pair()
+K, U, SZ, TS, SQ = [], [], [], [], []
+PT, SS = set(), set()
+bad = 0; rtcp = 0; k0 = None
+def drain():
+    global bad, rtcp, k0
+    while True:
+        try:
+            data, anc, _f, _a = a.recvmsg(4096, 64, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            break
+        u = time.monotonic_ns()
+        k = None
+        for lvl, typ, d in anc:
+            if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
+                sec, ns = struct.unpack('qq', d[:16]); k = sec * 1000000000 + ns
+        n = len(data)
+        if n < 12 or data[0] >> 6 != 2 or k is None:
+            bad += 1; continue
+        off = 12 + 4 * (data[0] & 15)
+        if data[0] & 16:
+            if n < off + 4: bad += 1; continue
+            off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
+        end = n - (data[n - 1] if data[0] & 32 else 0)
+        if end < off: bad += 1; continue
+        if k0 is None: k0 = k
+        seq, ts, ssrc = struct.unpack_from('!HII', data, 2)
+        K.append(k - k0); U.append(u); SZ.append(end - off); TS.append(ts); SQ.append(seq)
+        PT.add(data[1] & 127); SS.add(ssrc)
+print('READY', port, flush=True)
+stdin = sys.stdin.fileno()
+while True:
+    r, _w, _x = select.select([a, b, stdin], [], [])
+    if a in r: drain()
+    if b in r:
+        try:
+            while True: b.recv(4096, socket.MSG_DONTWAIT); rtcp += 1
+        except (BlockingIOError, InterruptedError): pass
+    if stdin in r:
+        os.read(stdin, 100)
+        break
+drain()
+u0 = U[0] if U else 0
+sys.stdout.write(json.dumps({'arrivalNs': [x - u0 for x in U], 'kernelNs': K, 'payloadBytes': SZ, 'timestamps': TS, 'sequences': SQ,
+  'payloadTypes': sorted(PT), 'ssrcs': sorted(SS), 'notRtp': bad, 'rtcpPackets': rtcp}) + '\n')
+`;
+
+function startKernelReceiver(python: string): Promise<Receiver> {
+  const child = spawn(python, ['-c', PY_RECEIVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+  track(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return new Promise((res, rej) => {
+    const onData = () => {
+      const m = /^READY (\d+)\n/.exec(out);
+      if (!m) return;
+      child.stdout!.off('data', onData);
+      out = out.slice(m[0].length);
+      res({
+        port: Number(m[1]),
+        stop: async () => {
+          child.stdin!.end('stop\n');
+          const code = await exited;
+          if (code !== 0) throw new Error(`kernel-timestamp receiver failed (${code}): ${err.trim().slice(-300)}`);
+          return JSON.parse(out) as ReceiverData;
+        },
+      });
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => rej(new Error(`kernel-timestamp receiver exited (${code}) before it was ready: ${err.trim().slice(-300)}`)));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,16 +350,18 @@ interface RunResult {
   elapsed: number;
   /** rtpcast only: CPU of its ffmpeg decoder child (from /proc/<pid>/stat cutime+cstime, sampled) */
   decoderCpu?: number;
+  /** share of all CPUs busy (anything, this run included) while the run lasted, from /proc/stat */
+  machineBusy: number;
   packets: number;
   lost: number;
   outOfOrder: number;
   sizes: string;
-  payloadMin: number;
-  payloadMax: number;
-  payloadMean: number;
   payloadTypes: number[];
   rtcpPackets: number;
+  /** from kernel receive timestamps when the receiver has them, else from user-space arrival times */
   pacing?: PacingResult;
+  /** from the receiver's user-space arrival times (includes the receiver's wake-up latency) */
+  pacingUser?: PacingResult;
   /** L16: packets whose RTP timestamp step differs from the previous payload's sample count */
   nominalMismatch: number;
 }
@@ -270,11 +382,27 @@ function childPids(pid: number): number[] {
   }
 }
 
+/** Busy and total jiffies of all CPUs (/proc/stat "cpu" line); undefined off Linux. */
+function cpuTotals(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest is inside user
+    return { busy: total - f[3] - f[4], total };
+  } catch {
+    return undefined;
+  }
+}
+
+function startReceiver(env: Env, capacity: number): Promise<Receiver> {
+  return env.receiver === 'kernel' ? startKernelReceiver(env.python!) : startNodeReceiver(capacity);
+}
+
 async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promise<RunResult> {
   const packetsPerSec = c.codec === 'l16' ? 200 : 50;
-  const receiver = await Receiver.start(Math.ceil(env.seconds * packetsPerSec * 1.5) + 100);
+  const receiver = await startReceiver(env, Math.ceil(env.seconds * packetsPerSec * 1.5) + 100);
   const cmd = commandFor(c, env.input, receiver.port, env.ffmpeg);
   const timeFile = join(env.dir, `time-${order}.txt`);
+  const load0 = cpuTotals();
   const child = spawn(env.time, ['-f', '%U %S %e', '-o', timeFile, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
   track(child);
   let stderr = '';
@@ -294,6 +422,7 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
   }, 250);
   const code = await new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   clearInterval(poll);
+  const load1 = cpuTotals();
   await sleep(300); // trailing packets in flight
   const data = await receiver.stop();
   const t = existsSync(timeFile) ? parseGnuTime(readFileSync(timeFile, 'utf8')) : undefined;
@@ -309,13 +438,11 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
     cpu: t ? t.user + t.sys : NaN,
     elapsed: t?.elapsed ?? NaN,
     decoderCpu: c.tool === 'rtpcast' ? childTicks / env.clkTck : undefined,
+    machineBusy: load0 && load1 && load1.total > load0.total ? (load1.busy - load0.busy) / (load1.total - load0.total) : NaN,
     packets: data.arrivalNs.length,
     lost: 0,
     outOfOrder: 0,
-    sizes: '',
-    payloadMin: NaN,
-    payloadMax: NaN,
-    payloadMean: NaN,
+    sizes: describeSizes(data.payloadBytes).text,
     payloadTypes: data.payloadTypes,
     rtcpPackets: data.rtcpPackets,
     nominalMismatch: 0,
@@ -323,16 +450,18 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
   if (code !== 0) r.error = `exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`;
   else if (!t) r.error = 'no GNU time output';
   else if (data.arrivalNs.length < 2) r.error = 'no packets received';
-  if (data.ssrcs.length > 1) r.error = `${data.ssrcs.length} SSRCs seen: another sender on the port?`;
-  const sz = describeSizes(data.payloadBytes);
-  Object.assign(r, { sizes: sz.text, payloadMin: sz.min, payloadMax: sz.max, payloadMean: sz.mean });
+  if (data.ssrcs.length > 1) {
+    r.ok = false;
+    r.error = `${data.ssrcs.length} SSRCs seen: another sender on the port?`;
+  }
   const sq = sequenceCheck(data.sequences);
   r.lost = sq.lost;
   r.outOfOrder = sq.outOfOrder;
   if (data.arrivalNs.length > 1) {
     const bytesPerTick = 2 * CHANNELS;
     const lastTicks = c.codec === 'l16' ? data.payloadBytes[data.payloadBytes.length - 1] / bytesPerTick : 960;
-    r.pacing = analyzePacing(data.arrivalNs, data.timestamps, RATE, lastTicks);
+    r.pacingUser = analyzePacing(data.arrivalNs, data.timestamps, RATE, lastTicks);
+    r.pacing = data.kernelNs ? analyzePacing(data.kernelNs, data.timestamps, RATE, lastTicks) : r.pacingUser;
     if (c.codec === 'l16') {
       for (let i = 1; i < data.timestamps.length; i++) {
         if (((data.timestamps[i] - data.timestamps[i - 1]) >>> 0) !== data.payloadBytes[i - 1] / bytesPerTick) r.nominalMismatch++;
@@ -354,6 +483,8 @@ interface Env {
   input: string;
   ffmpeg: string;
   time: string;
+  python?: string;
+  receiver: ReceiverKind;
   clkTck: number;
 }
 
@@ -365,9 +496,10 @@ interface Machine {
   node: string;
   ffmpeg: string;
   time: string;
+  python: string;
 }
 
-function machineInfo(ffmpeg: string, time: string): Machine {
+function machineInfo(ffmpeg: string, time: string, python: string | undefined): Machine {
   const out = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
@@ -387,6 +519,7 @@ function machineInfo(ffmpeg: string, time: string): Machine {
     node: process.version,
     ffmpeg: out(ffmpeg, ['-version']).split('\n')[0].replace(/ Copyright.*$/, ''),
     time: out(time, ['--version']).split('\n')[0],
+    python: python ? out(python, ['--version']) : 'no python3',
   };
 }
 
@@ -401,10 +534,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const label = (c: { tool: Tool; codec: Codec }) => `${c.tool} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime' };
+const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
 const triple = (s: { p50: number; p99: number; max: number } | undefined) => (s ? `${fmtMs(s.p50)} / ${fmtMs(s.p99)} / ${fmtMs(s.max)}` : 'n/a');
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)} %` : 'n/a');
+
+type Triple = { p50: number; p99: number; max: number };
 
 interface CaseSummary {
   tool: Tool;
@@ -416,8 +553,9 @@ interface CaseSummary {
   packets: number;
   mediaSec: number;
   sizes: string;
-  interval: { p50: number; p99: number; max: number };
-  schedule: { p50: number; p99: number; max: number };
+  interval: Triple;
+  schedule: Triple;
+  userInterval: Triple;
   worstMax: { interval: number; schedule: number };
 }
 
@@ -425,6 +563,7 @@ function summarize(results: RunResult[], c: CaseSpec): CaseSummary {
   const runs = results.filter((r) => r.tool === c.tool && r.codec === c.codec && r.ok);
   const pick = (f: (r: RunResult) => number) => median(runs.map(f));
   const sizeTexts = [...new Set(runs.map((r) => r.sizes))];
+  const tri = (f: (r: RunResult) => Triple) => ({ p50: pick((r) => f(r).p50), p99: pick((r) => f(r).p99), max: pick((r) => f(r).max) });
   return {
     ...c,
     runs,
@@ -434,8 +573,9 @@ function summarize(results: RunResult[], c: CaseSpec): CaseSummary {
     packets: pick((r) => r.packets),
     mediaSec: pick((r) => r.pacing?.mediaSec ?? NaN),
     sizes: sizeTexts.length === 1 ? sizeTexts[0] : runs.length ? `${runs[0].sizes} (run 1)` : 'n/a',
-    interval: { p50: pick((r) => r.pacing!.interval.p50), p99: pick((r) => r.pacing!.interval.p99), max: pick((r) => r.pacing!.interval.max) },
-    schedule: { p50: pick((r) => r.pacing!.schedule.p50), p99: pick((r) => r.pacing!.schedule.p99), max: pick((r) => r.pacing!.schedule.max) },
+    interval: tri((r) => r.pacing!.interval),
+    schedule: tri((r) => r.pacing!.schedule),
+    userInterval: tri((r) => r.pacingUser!.interval),
     worstMax: { interval: Math.max(...runs.map((r) => r.pacing!.interval.max)), schedule: Math.max(...runs.map((r) => r.pacing!.schedule.max)) },
   };
 }
@@ -447,39 +587,52 @@ interface Report {
 
 function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], wallSec: number): Report {
   const sums = cases.map((c) => summarize(results, c));
-  const get = (tool: Tool, codec: Codec) => sums.find((s) => s.tool === tool && s.codec === codec)!;
+  const get = (tool: Tool, codec: Codec) => sums.find((s) => s.tool === tool && s.codec === codec);
+  const clock = env.receiver === 'kernel' ? 'kernel timestamps' : 'Node receiver timestamps';
 
-  const mainHead = ['sender', 'runs', 'CPU s median (min-max)', 'CPU % of media time', 'packets', 'media s', 'payload sizes', 'interval dev p50 / p99 / max ms', 'schedule dev p50 / p99 / max ms'];
-  const mainRows = sums.map((s) => [
-    label(s),
-    String(s.runs.length),
-    `${f2(s.cpu)}${range(s.cpuAll)}`,
-    Number.isFinite(s.cpu / s.mediaSec) ? `${((s.cpu / s.mediaSec) * 100).toFixed(2)} %` : 'n/a',
-    Number.isFinite(s.packets) ? String(Math.round(s.packets)) : 'n/a',
-    f2(s.mediaSec),
-    s.sizes,
-    triple(s.interval),
-    triple(s.schedule),
-  ]);
+  const mainHead = ['sender', 'runs', 'CPU s median (min-max)', 'CPU % of media time', 'packets', 'media s', 'payload sizes', `interval dev p50 / p99 / max ms (${clock})`, `schedule dev p50 / p99 / max ms (${clock})`];
+  if (env.receiver === 'kernel') mainHead.push('interval dev p99 ms, user-space receiver');
+  const mainRows = sums.map((s) => {
+    const row = [
+      label(s),
+      String(s.runs.length),
+      `${f2(s.cpu)}${range(s.cpuAll)}`,
+      Number.isFinite(s.cpu / s.mediaSec) ? `${((s.cpu / s.mediaSec) * 100).toFixed(2)} %` : 'n/a',
+      Number.isFinite(s.packets) ? String(Math.round(s.packets)) : 'n/a',
+      f2(s.mediaSec),
+      s.sizes,
+      triple(s.interval),
+      triple(s.schedule),
+    ];
+    if (env.receiver === 'kernel') row.push(fmtMs(s.userInterval.p99));
+    return row;
+  });
 
-  const ratioHead = ['codec', 'rtpcast CPU s', 'ffmpeg CPU s', 'ratio rtpcast/ffmpeg (medians)', 'paired per-rep ratios', 'goal: ratio <= 1'];
+  const ratioHead = ['codec', 'rtpcast CPU s', 'ffmpeg -re CPU s', 'ratio rtpcast / ffmpeg -re (medians)', 'paired per-rep ratios', 'goal: ratio <= 1', 'ratio rtpcast / ffmpeg arealtime (reference)'];
   const ratioRows: string[][] = [];
   const verdicts: string[] = [];
+  const pairedRatios = (a: CaseSummary, b: CaseSummary) => a.runs.flatMap((ra) => b.runs.filter((x) => x.rep === ra.rep).map((rb) => ra.cpu / rb.cpu));
   for (const codec of ['l16', 'opus'] as Codec[]) {
     const a = get('rtpcast', codec);
     const b = get('ffmpeg', codec);
+    if (!a || !b) continue;
+    const p = get('ffmpeg-paced', codec);
     const ratio = a.cpu / b.cpu;
-    const paired: number[] = [];
-    for (const ra of a.runs) {
-      const rb = b.runs.find((x) => x.rep === ra.rep);
-      if (rb) paired.push(ra.cpu / rb.cpu);
-    }
     const met = ratio <= 1;
-    ratioRows.push([codec === 'l16' ? 'L16' : 'Opus', f2(a.cpu), f2(b.cpu), Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', paired.map((p) => p.toFixed(2)).join(', ') || 'n/a', Number.isFinite(ratio) ? (met ? 'met' : 'NOT met') : 'n/a']);
-    if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${codec === 'l16' ? 'L16' : 'Opus'}: rtpcast uses ${ratio.toFixed(2)}x the CPU time of ffmpeg: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x over)`}.`);
+    const name = codec === 'l16' ? 'L16' : 'Opus';
+    ratioRows.push([
+      name,
+      f2(a.cpu),
+      f2(b.cpu),
+      Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a',
+      pairedRatios(a, b).map((x) => x.toFixed(2)).join(', ') || 'n/a',
+      Number.isFinite(ratio) ? (met ? 'met' : 'NOT met') : 'n/a',
+      p ? `${(a.cpu / p.cpu).toFixed(2)} (ffmpeg ${f2(p.cpu)} s)` : 'not run',
+    ]);
+    if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}`);
   }
 
-  const paceHead = ['sender', 'interval dev p99 ms', 'schedule dev p99 ms', 'worst max interval / schedule ms', 'goal: p99 < 1 ms (interval, schedule)'];
+  const paceHead = ['sender', `interval dev p99 ms`, `schedule dev p99 ms`, 'worst max interval / schedule ms', 'goal: p99 < 1 ms (interval, schedule)'];
   const paceRows = sums.map((s) => {
     const mi = s.interval.p99 < 1;
     const ms = s.schedule.p99 < 1;
@@ -488,15 +641,15 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
   for (const s of sums.filter((x) => x.tool === 'rtpcast')) {
     const mi = s.interval.p99 < 1;
     const ms = s.schedule.p99 < 1;
-    verdicts.push(`- Pacing, ${label(s)}: p99 interval deviation ${fmtMs(s.interval.p99)} ms, p99 schedule deviation ${fmtMs(s.schedule.p99)} ms: goal (< 1 ms) ${mi && ms ? 'met' : mi || ms ? `**met only for the ${mi ? 'interval' : 'schedule'} measure**` : '**NOT met**'}.`);
+    verdicts.push(`- Pacing, ${label(s)} (${clock}): p99 interval deviation ${fmtMs(s.interval.p99)} ms, p99 schedule deviation ${fmtMs(s.schedule.p99)} ms: goal (< 1 ms) ${mi && ms ? 'met' : mi || ms ? `**met only for the ${mi ? 'interval' : 'schedule'} measure**` : '**NOT met**'}.`);
   }
 
-  const rtpcastRuns = sums.filter((s) => s.tool === 'rtpcast');
-  const breakdown = rtpcastRuns
+  const breakdown = sums
+    .filter((s) => s.tool === 'rtpcast')
     .map((s) => `${label(s)}: ${f2(s.cpu)} s in total, of which the ffmpeg decoder child ${f2(s.decoderCpu)} s and the Node process ${f2(s.cpu - s.decoderCpu)} s`)
     .join('; ');
 
-  const runHead = ['#', 'rep', 'sender', 'ok', 'user s', 'sys s', 'CPU s', 'elapsed s', 'packets', 'lost', 'payload sizes', 'PT', 'RTCP', 'interval p50/p99/max ms', 'schedule p50/p99/max ms', 'slope ppm'];
+  const runHead = ['#', 'rep', 'sender', 'ok', 'user s', 'sys s', 'CPU s', 'elapsed s', 'machine busy', 'packets', 'lost', 'payload sizes', 'PT', 'RTCP', 'interval p50/p99/max ms', 'schedule p50/p99/max ms', 'user-space interval p99 ms', 'slope ppm'];
   const runRows = [...results]
     .sort((a, b) => a.order - b.order)
     .map((r) => [
@@ -508,6 +661,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       f2(r.sys),
       f2(r.cpu),
       f2(r.elapsed),
+      pct(r.machineBusy),
       String(r.packets),
       String(r.lost),
       r.sizes,
@@ -515,14 +669,24 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       String(r.rtcpPackets),
       triple(r.pacing?.interval),
       triple(r.pacing?.schedule),
+      fmtMs(r.pacingUser?.interval.p99 ?? NaN),
       r.pacing ? r.pacing.slopePpm.toFixed(1) : 'n/a',
     ]);
   const mismatches = results.reduce((s, r) => s + r.nominalMismatch, 0);
+  const busy = results.map((r) => r.machineBusy).filter(Number.isFinite);
+  const busyText = busy.length ? `all CPUs were ${pct(median(busy))} busy during the median run (${pct(Math.min(...busy))}-${pct(Math.max(...busy))}; an idle machine running one sender and the receiver would show a few %)` : 'machine load not available';
 
-  const cmds = cases.map((c) => `# ${label(c)}\n${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`).join('\n');
+  const cmds = cases
+    .map((c) => `# ${label(c)}\n${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`)
+    .join('\n');
+  const receiverText =
+    env.receiver === 'kernel'
+      ? `Pacing from kernel receive timestamps (SO_TIMESTAMPNS, ${m.python} receiver); the last column of the results is the same receiver's user-space arrival time, which adds its own wake-up latency.`
+      : 'Pacing from a Node receiver (process.hrtime.bigint() on arrival): includes the receiver\'s own wake-up latency (no python3 for kernel timestamps, or --node-receiver).';
 
   const text = [
-    `bench-send: ${env.seconds} s input, ${env.reps} repetition(s), ${m.nproc} CPUs (${m.cpu}), node ${m.node}, ${m.ffmpeg}; ${(wallSec / 60).toFixed(1)} min`,
+    `bench-send: ${env.seconds} s input, ${env.reps} repetition(s), ${m.nproc} CPUs (${m.cpu}), node ${m.node}, ${m.ffmpeg}; ${(wallSec / 60).toFixed(1)} min; ${busyText}`,
+    receiverText,
     '',
     textTable(mainHead, mainRows),
     '',
@@ -540,7 +704,9 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
   const md = [
     `Last run: **${m.date}**, ${env.seconds} s input, ${env.reps} repetition(s) of each case (interleaved), ${(wallSec / 60).toFixed(1)} minutes.`,
     '',
-    `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}; ${m.kernel}; Node ${m.node}; ${m.ffmpeg}; ${m.time}. A shared, noisy machine: compare the tools within this run, not across runs.`,
+    `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}; ${m.kernel}; Node ${m.node}; ${m.ffmpeg}; ${m.time}; ${m.python}. Load: ${busyText}. A shared, noisy machine: compare the tools within this run, not across runs.`,
+    '',
+    receiverText,
     '',
     '### Results (medians over the repetitions)',
     '',
@@ -589,33 +755,47 @@ sent to a receiver on 127.0.0.1 by each tool in turn:
 - **CPU time** (user + system) of the whole sender process tree, from GNU time
   (\`/usr/bin/time -f '%U %S %e'\`). For rtpcast this includes the ffmpeg child it spawns to decode
   the file. Reported per case as the median over the repetitions, and as the ratio rtpcast / ffmpeg.
-- **Pacing**, from the arrival time of every RTP packet at a separate receiver process
-  (\`process.hrtime.bigint()\` when Node delivers the datagram, so the receiver's own wake-up latency
-  is included in both tools' numbers):
-  - *interval deviation*: |arrival(i) - arrival(i-1) - nominal(i)| per packet, where nominal is the
-    RTP timestamp step (for L16 equal to the previous payload's duration, 5 ms; 20 ms for Opus);
-  - *schedule deviation*: |arrival(i) - (t0 + k * media time(i))| after fitting t0 and k by least
+- **Pacing**, from the arrival time of every RTP packet at a separate receiver process started
+  before the sender. Preferably the kernel's receive timestamp (SO_TIMESTAMPNS, read by a small
+  python3 receiver; on loopback it is taken inside the sender's sendmsg, so it is the departure
+  time); the same receiver's user-space arrival time is shown too. Without python3 a Node receiver
+  stamps arrivals with \`process.hrtime.bigint()\`, which adds the receiver's own wake-up latency
+  (more than 1 ms at p99 on a busy machine, whatever the sender does).
+  - *interval deviation*: |t(i) - t(i-1) - nominal(i)| per packet, where nominal is the RTP
+    timestamp step (for L16 equal to the previous payload's duration, 5 ms; 20 ms for Opus);
+  - *schedule deviation*: |t(i) - (t0 + k * media time(i))| after fitting t0 and k by least
     squares: how far each packet is from an ideal evenly paced schedule (bursts show up here too).
-- Packet sizes and counts as received (both tools should send the whole input).
+- Packet sizes and counts as received (both tools should send the whole input), and how busy the
+  machine's CPUs were during each run.
 
 L16 uses 5 ms packets (960-byte payloads) for both tools: rtpcast's default, and for ffmpeg
 \`-af asetnsamples=n=240\` with \`pkt_size=972\` (RTP header + 960). Opus is 128 kb/s, 20 ms frames,
 with in-band FEC for both (rtpcast's default; \`-fec:a 1 -packet_loss:a 5\` for ffmpeg).
 
-The four cases run interleaved (rtpcast L16, ffmpeg L16, rtpcast Opus, ffmpeg Opus, then the next
-repetition in swapped order), so slow phases of a shared machine hit both tools.
+The goal's peer is \`ffmpeg -re\`, which does not pace packets: it releases input packets (1024
+frames of the WAV, 21.3 ms) at their time, polling every 10 ms, and sends what each yields at once
+(L16: bursts of four or five 5 ms packets). As a reference, *ffmpeg arealtime* paces every packet
+(\`asetnsamples\` to one packet's worth, then the \`arealtime\` filter, no \`-re\`): the CPU ffmpeg
+needs for the job rtpcast actually does.
 
-Goals: rtpcast's CPU time at most ffmpeg's; rtpcast's p99 pacing deviation under 1 ms.
+The cases run interleaved (rtpcast, ffmpeg -re, ffmpeg arealtime for L16, then the same for Opus;
+the next repetition in reverse order within each codec), so slow phases of a shared machine hit
+every tool.
+
+Goals: rtpcast's CPU time at most ffmpeg's (\`-re\`); rtpcast's p99 pacing deviation under 1 ms.
 
 How to run:
 
 \`\`\`sh
-npm run bench                                   # 60 s input, 3 repetitions: about 13 minutes
+npm run bench                                   # 60 s input, 3 repetitions: about 20 minutes
 npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs   # a quick look
 \`\`\`
 
-Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`).
-The section below is rewritten by the script on every full run.
+Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
+\`--node-receiver\` (user-space timestamps only), \`--no-docs\`, \`--docs FILE\`.
+Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
+kernel timestamps.
+The section below is rewritten by the script on every run that does not pass \`--no-docs\`.
 
 ${START}
 ${END}
@@ -623,8 +803,17 @@ ${END}
 
 // ---------------------------------------------------------------------------------------------
 
-function parseArgs(argv: string[]): { seconds: number; reps: number; writeDocs: boolean; docPath: string } {
-  const o = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC };
+interface Args {
+  seconds: number;
+  reps: number;
+  writeDocs: boolean;
+  docPath: string;
+  paced: boolean;
+  nodeReceiver: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, nodeReceiver: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
@@ -636,6 +825,8 @@ function parseArgs(argv: string[]): { seconds: number; reps: number; writeDocs: 
     else if (a === '--reps') o.reps = Math.round(num(1, 100));
     else if (a === '--no-docs') o.writeDocs = false;
     else if (a === '--docs') o.docPath = resolve(argv[++i] ?? usage('--docs needs a path'));
+    else if (a === '--no-paced') o.paced = false;
+    else if (a === '--node-receiver') o.nodeReceiver = true;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -643,11 +834,13 @@ function parseArgs(argv: string[]): { seconds: number; reps: number; writeDocs: 
 }
 
 function usage(err?: string): never {
-  const text = `usage: node dist/scripts/bench-send.js [--seconds N] [--reps N] [--no-docs] [--docs FILE]
-  --seconds N   length of the generated input (default 60)
-  --reps N      repetitions of each of the 4 cases, interleaved (default 3)
-  --no-docs     print the table only; do not rewrite docs/BENCHMARKS.md
-  --docs FILE   rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
+  const text = `usage: node dist/scripts/bench-send.js [--seconds N] [--reps N] [--no-paced] [--node-receiver] [--no-docs] [--docs FILE]
+  --seconds N       length of the generated input (default 60)
+  --reps N          repetitions of each case, interleaved (default 3)
+  --no-paced        skip the reference cases "ffmpeg arealtime" (ffmpeg pacing every packet)
+  --node-receiver   stamp arrivals in a Node receiver (user space) even if python3 is there
+  --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
+  --docs FILE       rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
   if (err) {
     process.stderr.write(`bench-send: ${err}\n${text}\n`);
     process.exit(2);
@@ -660,40 +853,51 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const time = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
   const ffmpeg = findOnPath('ffmpeg');
-  if (!time || !/GNU/.test(spawnSync(time, ['--version'], { encoding: 'utf8' }).stderr + spawnSync(time, ['--version'], { encoding: 'utf8' }).stdout)) {
+  const timeVersion = time ? spawnSync(time, ['--version'], { encoding: 'utf8' }) : undefined;
+  if (!time || !timeVersion || !/GNU/.test(`${timeVersion.stdout}${timeVersion.stderr}`)) {
     throw new Error('GNU time (/usr/bin/time) is needed to measure the CPU of a process tree: install it (Debian/Ubuntu: sudo apt install time)');
   }
   if (!ffmpeg) throw new Error('ffmpeg is not on PATH (Debian/Ubuntu: sudo apt install ffmpeg)');
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p .)`);
+  const python = args.nodeReceiver ? undefined : findOnPath('python3');
   const clk = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
   tempDir = mkdtempSync(join(tmpdir(), 'rtpcast-bench-'));
   const input = join(tempDir, 'in.wav');
   writeFileSync(input, encodeWavS16(testSignal(args.seconds, RATE), RATE, CHANNELS));
-  const env: Env = { ...args, dir: tempDir, input, ffmpeg, time, clkTck: clk };
-  const machine = machineInfo(ffmpeg, time);
+  const env: Env = { ...args, dir: tempDir, input, ffmpeg, time, python, receiver: python ? 'kernel' : 'node', clkTck: clk };
+  if (python) {
+    // a receiver that cannot start (no SO_TIMESTAMPNS, odd python) falls back to the Node one
+    try {
+      await (await startKernelReceiver(python)).stop();
+    } catch (e) {
+      process.stderr.write(`bench-send: kernel-timestamp receiver unusable (${(e as Error).message}); using the Node receiver\n`);
+      env.receiver = 'node';
+    }
+  }
+  const machine = machineInfo(ffmpeg, time, env.receiver === 'kernel' ? python : undefined);
 
-  const cases: CaseSpec[] = [
-    { tool: 'rtpcast', codec: 'l16' },
-    { tool: 'ffmpeg', codec: 'l16' },
-    { tool: 'rtpcast', codec: 'opus' },
-    { tool: 'ffmpeg', codec: 'opus' },
-  ];
+  const tools: Tool[] = args.paced ? ['rtpcast', 'ffmpeg', 'ffmpeg-paced'] : ['rtpcast', 'ffmpeg'];
+  const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => tools.map((tool) => ({ tool, codec })));
   const total = cases.length * env.reps;
-  process.stderr.write(`bench-send: ${total} runs of ${env.seconds} s (about ${Math.ceil((total * (env.seconds + 2)) / 60)} min); input ${input}\n`);
+  process.stderr.write(`bench-send: ${total} runs of ${env.seconds} s (about ${Math.ceil((total * (env.seconds + 2)) / 60)} min); ${env.receiver === 'kernel' ? 'kernel' : 'Node receiver'} timestamps; input ${input}\n`);
   const t0 = Date.now();
   const results: RunResult[] = [];
   let order = 0;
   for (let rep = 0; rep < env.reps; rep++) {
-    // A B A B, and the next repetition B A B A: neither tool always runs first.
-    const seq = rep % 2 === 0 ? cases : [cases[1], cases[0], cases[3], cases[2]];
+    // rtpcast, ffmpeg, ... then the next repetition in reverse order within each codec: no tool
+    // always runs first.
+    const seq = (['l16', 'opus'] as Codec[]).flatMap((codec) => {
+      const cs = cases.filter((c) => c.codec === codec);
+      return rep % 2 === 0 ? cs : [...cs].reverse();
+    });
     for (const c of seq) {
       order++;
       const r = await runOne(c, rep, order, env);
       results.push(r);
       const p = r.pacing;
       process.stderr.write(
-        `  [${order}/${total}] rep ${rep + 1} ${label(c).padEnd(12)} ${r.ok ? '' : `FAILED (${r.error}) `}CPU ${f2(r.cpu)} s, ${r.packets} packets (${r.sizes}), interval p50/p99/max ${triple(p?.interval)} ms, schedule ${triple(p?.schedule)} ms\n`,
+        `  [${order}/${total}] rep ${rep + 1} ${label(c).padEnd(21)} ${r.ok ? '' : `FAILED (${r.error}) `}CPU ${f2(r.cpu)} s, ${r.packets} packets (${r.sizes}), interval p50/p99/max ${triple(p?.interval)} ms, schedule ${triple(p?.schedule)} ms, user-space interval p99 ${fmtMs(r.pacingUser?.interval.p99 ?? NaN)} ms, machine ${pct(r.machineBusy)} busy\n`,
       );
       await sleep(1000);
     }

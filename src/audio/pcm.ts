@@ -19,9 +19,12 @@ export function decodeRaw(buf: Buffer, format: SampleFormat): Float32Array {
   const out = new Float32Array(n);
   if (format === 's16le') for (let i = 0; i < n; i++) out[i] = buf.readInt16LE(i * 2) / 32768;
   else if (format === 's16be') for (let i = 0; i < n; i++) out[i] = buf.readInt16BE(i * 2) / 32768;
+  else if (LITTLE_ENDIAN) out.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + n * 4)));
   else for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
   return out;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Float to int16 with rounding and clipping (the one place this conversion lives). */
 export function floatToS16(v: number): number {
@@ -30,9 +33,12 @@ export function floatToS16(v: number): number {
 }
 
 /** Interleaved float -> big-endian int16 bytes (L16's network byte order, RFC 3551 4.5.11). */
-export function floatToS16BE(samples: Float32Array): Buffer {
-  const out = Buffer.allocUnsafe(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) out.writeInt16BE(floatToS16(samples[i]), i * 2);
+export function floatToS16BE(samples: Float32Array, out: Buffer = Buffer.allocUnsafe(samples.length * 2), offset = 0): Buffer {
+  for (let i = 0; i < samples.length; i++) {
+    const v = floatToS16(samples[i]);
+    out[offset + 2 * i] = (v >> 8) & 0xff;
+    out[offset + 2 * i + 1] = v & 0xff;
+  }
   return out;
 }
 

@@ -6,6 +6,9 @@ import { OpusEncoder } from './opus';
 export interface AudioEncoder {
   readonly name: string;
   encode(frame: Float32Array): Buffer;
+  /** encoders with a fixed payload size can write straight into the packet (no intermediate copy) */
+  encodeInto?(frame: Float32Array, out: Buffer, offset: number): void;
+  payloadBytes?(frame: Float32Array): number;
   close(): void;
 }
 

@@ -7,6 +7,12 @@ export class L16Encoder implements AudioEncoder {
   encode(frame: Float32Array): Buffer {
     return floatToS16BE(frame);
   }
+  encodeInto(frame: Float32Array, out: Buffer, offset: number): void {
+    floatToS16BE(frame, out, offset);
+  }
+  payloadBytes(frame: Float32Array): number {
+    return frame.length * 2;
+  }
   close(): void {}
 }
 

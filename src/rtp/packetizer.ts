@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { RtpHeader, RtpPacket } from 'werift-rtp';
 
 export interface RtpStartState {
   ssrc: number;
@@ -54,21 +53,41 @@ export class RtpPacketizer {
     this.markNext = true;
   }
 
-  /** Packs one payload covering `ticks` of the RTP clock. */
+  /**
+   * Packs one payload covering `ticks` of the RTP clock: the 12-byte fixed header (RFC 3550 5.1,
+   * no CSRC, no extension) written directly, one allocation per packet (this runs hundreds of
+   * times a second; werift-rtp's RtpHeader/RtpPacket objects cost more than the header itself).
+   */
   packetize(payload: Buffer, ticks: number): Buffer {
-    const header = new RtpHeader({
-      payloadType: this.payloadType,
-      sequenceNumber: this.seq,
-      timestamp: this.ts,
-      ssrc: this.start.ssrc,
-      marker: this.markNext,
-    });
-    const out = new RtpPacket(header, payload).serialize();
+    const out = Buffer.allocUnsafe(12 + payload.length);
+    this.writeHeader(out);
+    payload.copy(out, 12);
+    this.advance(ticks, payload.length);
+    return out;
+  }
+
+  /** Packs a payload written in place by `fill(buf, 12)` into a packet of 12 + `bytes`. */
+  packetizeInto(bytes: number, ticks: number, fill: (buf: Buffer, offset: number) => void): Buffer {
+    const out = Buffer.allocUnsafe(12 + bytes);
+    this.writeHeader(out);
+    fill(out, 12);
+    this.advance(ticks, bytes);
+    return out;
+  }
+
+  private writeHeader(out: Buffer): void {
+    out[0] = 0x80; // V=2, no padding, no extension, no CSRC
+    out[1] = (this.markNext ? 0x80 : 0) | (this.payloadType & 0x7f);
+    out.writeUInt16BE(this.seq, 2);
+    out.writeUInt32BE(this.ts, 4);
+    out.writeUInt32BE(this.start.ssrc >>> 0, 8);
+  }
+
+  private advance(ticks: number, bytes: number): void {
     this.markNext = false;
     this.seq = (this.seq + 1) & 0xffff;
     this.ts = (this.ts + ticks) >>> 0;
     this.packets++;
-    this.octets += payload.length;
-    return out;
+    this.octets += bytes;
   }
 }

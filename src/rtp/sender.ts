@@ -206,11 +206,16 @@ export class RtpSender extends EventEmitter {
 
   private sendFrame(frame: Float32Array): void {
     const d = this.o.description;
-    const payload = this.o.encoder.encode(frame);
-    const packet = this.packetizer.packetize(payload, this.ticksPerPacket);
+    const enc = this.o.encoder;
+    let packet: Buffer;
+    if (enc.encodeInto && enc.payloadBytes) {
+      packet = this.packetizer.packetizeInto(enc.payloadBytes(frame), this.ticksPerPacket, (b, off) => enc.encodeInto!(frame, b, off));
+    } else {
+      packet = this.packetizer.packetize(enc.encode(frame), this.ticksPerPacket);
+    }
     this.o.transport.send(packet);
     this.sent++;
-    this.statusOctets += payload.length;
+    this.statusOctets += packet.length - 12;
     const lv = levels(frame, d.channels).peakDb;
     for (let c = 0; c < d.channels; c++) if (lv[c] > this.statusPeak[c]) this.statusPeak[c] = lv[c];
     this.watchSilence(Math.max(...lv));

@@ -35,6 +35,12 @@
  * - duplicatePct: the packet is sent twice, the copy 1 ms after the first.
  * - A lost packet is neither duplicated nor reordered (drop wins) and does not move the clamp.
  *
+ * Plan vs relay: the relay takes the same decisions, packet by packet, from the same code
+ * (ImpairmentPlanner); only the arrival times differ. The plan assumes packet i arrives at exactly
+ * i × packetIntervalMs; the relay uses the real arrival times, so for the order clamp and the outage
+ * windows a sender that is x ms late moves the affected packets by up to x ms from the plan (losses,
+ * duplicates, reordering and the jitter draws never change).
+ *
  * Timing: each send is scheduled at an absolute monotonic time with PreciseTimerQueue (setTimeout for
  * the bulk, then Atomics.wait for the last ~1.5 ms, like src/rtp/pacer.ts PreciseSleeper, but in
  * slices of at most 0.2 ms with a turn of the event loop between them, so that datagrams arriving
@@ -110,9 +116,9 @@ export interface RelayEvent {
   duplicate: boolean;
   reorder: boolean;
   cause?: 'outage' | 'burst' | 'loss';
-  /** when the first copy was actually sent (undefined if dropped or discarded by close()) */
+  /** when the first copy was actually handed to the kernel (undefined if dropped or discarded by close()) */
   sentNs?: bigint;
-  /** when the duplicate copy was actually sent */
+  /** when the duplicate copy was actually handed to the kernel */
   copySentNs?: bigint;
 }
 
@@ -408,6 +414,7 @@ export class PreciseTimerQueue {
 
   private fine(): void {
     const entered = process.hrtime.bigint();
+    let fired = false;
     for (;;) {
       const top = this.heap[0];
       if (!top) return;
@@ -415,6 +422,7 @@ export class PreciseTimerQueue {
       const left = top.due - now;
       if (left <= 0n) {
         this.pop();
+        fired = true;
         try {
           top.fn();
         } catch (e) {
@@ -427,12 +435,15 @@ export class PreciseTimerQueue {
       }
       if (left >= this.fineNs + 1_000_000n) return this.arm(); // the coarse timer fired early
       if (left <= this.spinNs) {
-        while (process.hrtime.bigint() < top.due) {
+        // performance.now() allocates nothing, unlike hrtime.bigint()
+        const until = performance.now() + Number(left) / 1e6;
+        while (performance.now() < until) {
           /* spin: at most spinNs */
         }
         continue;
       }
-      if (now - entered >= this.sliceNs) return this.arm(); // been here long enough: let I/O in
+      // after a send, or after a slice, let the event loop run (a receiver in this thread time-stamps)
+      if (fired || now - entered >= this.sliceNs) return this.arm();
       const sleep = left - this.spinNs;
       const wait = sleep < this.sliceNs ? sleep : this.sliceNs;
       Atomics.wait(this.cell, 0, 0, Number(wait) / 1e6);
@@ -614,12 +625,32 @@ export class UdpRelay {
     if (!Number.isInteger(o.forwardPort) || o.forwardPort < 1 || o.forwardPort > 65534) throw new RangeError(`relay: bad forwardPort ${o.forwardPort}`);
     new ImpairmentPlanner(o.impair); // validate the options before binding anything
     const rtcp = o.rtcp ?? true;
+    let relay: UdpRelay;
     if (rtcp) {
       const pair = await bindUdpPair(host, o.listenPort);
-      return new UdpRelay(o, host, forwardHost, pair.port, pair.rtp, pair.rtcp);
+      relay = new UdpRelay(o, host, forwardHost, pair.port, pair.rtp, pair.rtcp);
+    } else {
+      const s = await bindUdp(host, o.listenPort);
+      relay = new UdpRelay(o, host, forwardHost, s.address().port, s, undefined);
     }
-    const s = await bindUdp(host, o.listenPort);
-    return new UdpRelay(o, host, forwardHost, s.address().port, s, undefined);
+    await relay.warmUp();
+    return relay;
+  }
+
+  /**
+   * Runs the planner and the timer path a few times (~10 ms) so the first real packets do not pay
+   * for lazy compilation: without this the first one or two sends are 1-2 ms late.
+   */
+  private async warmUp(): Promise<void> {
+    const p = new ImpairmentPlanner(this.o.impair);
+    for (let i = 0; i < 256; i++) p.next(i * 5);
+    parseRtpSeq(Buffer.alloc(12));
+    const t = process.hrtime.bigint();
+    await new Promise<void>((resolve) => {
+      const n = 8;
+      let done = 0;
+      for (let k = 1; k <= n; k++) this.queue.add(t + BigInt(k) * 1_200_000n, () => ++done === n && resolve());
+    });
   }
 
   /** RTCP listening port (listenPort + 1), undefined when RTCP is not relayed */
@@ -720,15 +751,15 @@ export class UdpRelay {
     const due = first + BigInt(Math.round(p.sendAtMs * 1e6));
     ev.delayNs = due - now;
     this.queue.add(due, () => {
+      ev.sentNs = process.hrtime.bigint(); // handed to the kernel now (on loopback, send() also delivers)
       this.send(this.rtpSock, msg, this.forwardPort, this.forwardHost);
-      ev.sentNs = process.hrtime.bigint();
       this.counts.sent++;
       if (!p.duplicate) this.settle(ev);
     });
     if (p.duplicate) {
       this.queue.add(due + BigInt(SEND_COPY_GAP_MS * 1e6), () => {
-        this.send(this.rtpSock, msg, this.forwardPort, this.forwardHost);
         ev.copySentNs = process.hrtime.bigint();
+        this.send(this.rtpSock, msg, this.forwardPort, this.forwardHost);
         this.counts.sent++;
         this.settle(ev);
       });

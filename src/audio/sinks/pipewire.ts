@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ExitCode, RtpcastError } from '../../errors';
-import { findProgram } from '../../os/programs';
-import { DETACH, runProgram } from '../../os/run';
+import { DETACH } from '../../os/run';
 import type { PcmFormat } from '../pcm';
 import { floatToF32LE, type AudioSink, type SinkStats } from './sink';
 
@@ -14,8 +13,6 @@ export interface PwPlaySinkOptions {
   /** the pw-play program (default: pw-play on PATH) */
   pwPlay?: string;
   env?: NodeJS.ProcessEnv;
-  /** how often the stream's latency is read from pactl (pipewire-pulse), ms; 0: never (default 2000) */
-  pollMs?: number;
 }
 
 /** pw-play arguments (pure). The audio comes on stdin as a WAV stream (see floatWavStreamHeader). */
@@ -50,35 +47,14 @@ export function floatWavStreamHeader(f: PcmFormat): Buffer {
 }
 
 /**
- * buffer_latency_usec + sink_latency_usec (ms) of the stream a process plays, from
- * `pactl -f json list sink-inputs` (pure; undefined when that process has no stream or the
- * fields are missing, as with pactl < 16).
- */
-export function sinkInputLatencyMs(json: string, pid: number): number | undefined {
-  let list: unknown;
-  try {
-    list = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(list)) return undefined;
-  for (const i of list as Array<Record<string, unknown>>) {
-    const props = (i.properties ?? {}) as Record<string, unknown>;
-    if (String(props['application.process.id']) !== String(pid)) continue;
-    const b = Number(i.buffer_latency_usec);
-    const s = Number(i.sink_latency_usec);
-    if (!Number.isFinite(b) || !Number.isFinite(s)) return undefined;
-    return (b + s) / 1000;
-  }
-  return undefined;
-}
-
-/**
  * PipeWire's own player, `pw-play`, for systems with PipeWire and without pacat
- * (pulseaudio-utils). Clock 'timer': pw-play reports no playback position, so the caller paces
- * writes. `latencyMs()` comes from `pactl list sink-inputs` (buffer_latency_usec +
- * sink_latency_usec of this stream through pipewire-pulse) polled every 2 s when pactl is there;
- * like pacat's server-side latency it does not see audio waiting in the pipe to pw-play.
+ * (pulseaudio-utils; where pacat exists, PulseSink works on PipeWire too, through
+ * pipewire-pulse, and is preferred). Clock 'timer': the caller paces writes.
+ *
+ * No latency is known (no latencyMs()): measured with PipeWire 0.3.65, pw-play --verbose prints
+ * its "stream time: ... ticks:N" lines on block-buffered stdout (they arrive seconds late, in
+ * bursts), and pipewire-pulse lists a native stream with buffer_latency_usec and
+ * sink_latency_usec both 0 (and without application.process.id).
  */
 export class PwPlaySink implements AudioSink {
   readonly clock = 'timer' as const;
@@ -90,8 +66,6 @@ export class PwPlaySink implements AudioSink {
   private stderr = '';
   private closing = false;
   private failed = false;
-  private poll: NodeJS.Timeout | undefined;
-  private latency: number | undefined;
 
   constructor(private readonly o: PwPlaySinkOptions = {}) {
     this.label = `PipeWire (pw-play)${o.device ? ` → ${o.device}` : ''}`;
@@ -107,6 +81,11 @@ export class PwPlaySink implements AudioSink {
     });
     await new Promise<void>((resolve, reject) => {
       let settled = false;
+      // pw-play says nothing when it connects: it is taken as open once it has run 300 ms
+      const timer = setTimeout(() => {
+        settled = true;
+        resolve();
+      }, 300);
       const fail = (e: Error) => {
         if (!settled) {
           settled = true;
@@ -119,36 +98,11 @@ export class PwPlaySink implements AudioSink {
       );
       child.on('exit', (code, signal) => {
         if (this.closing) return;
-        clearInterval(this.poll);
         const why = this.stderr.trim().split('\n').pop() || (signal ? `killed by ${signal}` : `exit code ${code}`);
         fail(new RtpcastError(settled ? `PipeWire playback stopped: ${why}` : `cannot play through PipeWire: ${why}`, ExitCode.failure, 'is PipeWire running? list outputs: rtpcast devices --outputs'));
       });
-      // pw-play says nothing when it connects: it is taken as open once it has run 300 ms
-      const timer = setTimeout(() => {
-        settled = true;
-        resolve();
-      }, 300);
     });
     child.stdin!.write(floatWavStreamHeader(format));
-    const pactl = (this.o.pollMs ?? 2000) > 0 ? findProgram('pactl', this.o.env) : undefined;
-    if (pactl) {
-      let busy = false;
-      const read = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const r = await runProgram(pactl, ['-f', 'json', 'list', 'sink-inputs'], { timeoutMs: 3000, env: this.o.env });
-          if (r.code === 0) this.latency = sinkInputLatencyMs(r.stdout, child.pid ?? -1);
-        } catch {
-          /* no pactl server (no pipewire-pulse): the latency stays unknown */
-        } finally {
-          busy = false;
-        }
-      };
-      this.poll = setInterval(() => void read(), this.o.pollMs ?? 2000);
-      this.poll.unref();
-      void read();
-    }
   }
 
   write(samples: Float32Array): void {
@@ -157,12 +111,8 @@ export class PwPlaySink implements AudioSink {
     this.child?.stdin?.write(floatToF32LE(samples));
   }
 
-  latencyMs(): number | undefined {
-    return this.latency;
-  }
-
   stats(): SinkStats {
-    return { frames: this.frames, latencyMs: this.latency };
+    return { frames: this.frames };
   }
 
   onError(fn: (e: Error) => void): void {
@@ -177,7 +127,6 @@ export class PwPlaySink implements AudioSink {
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.poll);
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));

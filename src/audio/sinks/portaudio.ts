@@ -14,6 +14,8 @@ export interface PortAudioSinkOptions {
   /** chunks kept on their way to the device beyond its own queue (default 3; see the worker) */
   prefetch?: number;
   env?: NodeJS.ProcessEnv;
+  /** the worker script (tests) */
+  worker?: string;
 }
 
 /** The error when naudiodon cannot be loaded (pure). */
@@ -65,7 +67,7 @@ export class PortAudioSink implements AudioSink {
   async open(format: PcmFormat): Promise<void> {
     this.format = format;
     const fpb = this.o.framesPerBuffer ?? Math.max(64, Math.round(format.rate / 100));
-    const args = [PORTAUDIO_OUTPUT_WORKER, 'play', String(this.deviceId), String(format.rate), String(format.channels), String(fpb), String(this.o.prefetch ?? 3)];
+    const args = [this.o.worker ?? PORTAUDIO_OUTPUT_WORKER, 'play', String(this.deviceId), String(format.rate), String(format.channels), String(fpb), String(this.o.prefetch ?? 3)];
     const child = spawn(process.execPath, args, { env: this.o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: DETACH });
     this.child = child;
     this.pcm = child.stdio[3] as Writable;

@@ -79,6 +79,14 @@ export class PlaybackClock {
     this.lastAt = nowMs;
   }
 
+  /** the stream (re)started playing at `nowMs` ("Stream started."): extrapolate from here before the next report */
+  started(nowMs: number): void {
+    this.lastFrames ??= 0;
+    this.lastFrames = Math.max(this.lastFrames, this.shown);
+    this.lastAt = nowMs;
+    this.advancing = true;
+  }
+
   /** frames played by `nowMs` */
   position(nowMs: number): number {
     if (this.lastFrames === undefined) return 0;
@@ -186,7 +194,8 @@ export class PulseSink implements AudioSink {
             this.stderrLines.push(clean);
             if (this.stderrLines.length > 30) this.stderrLines.shift();
           }
-          if (ev?.kind === 'underrun') this.underruns++;
+          if (ev?.kind === 'underrun' && !this.closing) this.underruns++;
+          else if (ev?.kind === 'started') this.position!.started(performance.now());
           else if (ev?.kind === 'connected') this.device = ev.device;
           else if (ev?.kind === 'created' && !settled) {
             settled = true;
