@@ -4,6 +4,7 @@ import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import { createSink } from '../audio/output-devices';
 import { readSdpArg, runPlay, type PlayRequest, type PlayStatus } from '../session/play';
 import { intArg, numberArg } from './parse';
+import { sdpName, waitForSap } from '../sdp/sap';
 import { event, formatClock, say, type Output } from './output';
 
 interface PlayFlags {
@@ -21,6 +22,7 @@ interface PlayFlags {
   untilBye?: boolean;
   quiet?: boolean;
   json?: boolean;
+  sap?: string | true;
 }
 
 const EXAMPLES = `
@@ -49,6 +51,7 @@ export function playCommand(): Command {
     .addOption(new Option('-r, --rate <hz>', 'without an SDP: L16 sample rate').argParser(intArg('--rate', 1000, 384000)))
     .addOption(new Option('--channels <n>', 'without an SDP: channels').argParser(intArg('--channels', 1, 8)))
     .addOption(new Option('--pt <type>', 'without an SDP: payload type').argParser(intArg('--pt', 0, 127)))
+    .option('--sap [name]', 'take the SDP from a SAP announcement on the LAN (PulseAudio module-rtp-send, rtpcast send --announce): the first, or the one whose name contains NAME')
     .option('--bind <address>', 'local address to listen on (default: the SDP\'s if it is this machine\'s, else all); a multicast group to join')
     .option('--source <address>', 'accept packets from this sender only (others are counted and dropped)')
     .addOption(new Option('-l, --latency <ms>', 'fixed playout latency (default: chosen from the measured jitter)').argParser(numberArg('--latency', 1, 5000)))
@@ -89,8 +92,15 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
     process.stderr.write('rtpcast: error: --out - and --json both want stdout\n  try: write the audio to a file (--out file.wav) or drop --json\n');
     return 2;
   }
+  let sdp = sdpArg !== undefined ? readSdpArg(sdpArg) : undefined;
+  if (f.sap !== undefined) {
+    const name = f.sap === true ? '' : f.sap;
+    say(o, `rtpcast play: waiting for a SAP announcement${name ? ` of "${name}"` : ''} (up to 10 s)...`);
+    const m = await waitForSap(name, 10000);
+    sdp = { text: m.sdp, name: `SAP announcement "${sdpName(m.sdp)}" from ${m.origin}` };
+  }
   const req: PlayRequest = {
-    sdp: sdpArg !== undefined ? readSdpArg(sdpArg) : undefined,
+    sdp,
     port: f.port, codec: f.codec, rate: f.rate, channels: f.channels, pt: f.pt, bind: f.bind, source: f.source,
     latencyMs: f.latency, durationSec: f.duration, untilBye: f.untilBye,
   };
