@@ -15,6 +15,7 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   pulseaudio pulseaudio-utils libasound2-plugins
   iproute2 procps time
+  nftables iptables tshark
 )
 need=()
 for p in "${PACKAGES[@]}"; do

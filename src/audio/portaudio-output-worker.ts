@@ -12,12 +12,12 @@
  *   yet accepted by the native queue): each completion asks the parent for one more chunk. The
  *   device therefore holds 2 queued chunks + the one playing, and PREFETCH more are in the
  *   worker or in flight: the parent may answer (PREFETCH - 1 + 2) chunks late before the device
- *   starves (with the defaults 480 frames at 48 kHz and PREFETCH 3: 40 ms).
+ *   starves (with the sink's defaults, 20 ms chunks and PREFETCH 2: 60 ms).
  * - Stream start waits until the native queue is full, so playback starts without an underrun.
  *
  * File descriptors: 3 carries float32le PCM from the parent (exactly what was asked for, in
  * order); 4 carries control lines to the parent:
- *   ready {"device":NAME,"framesPerBuffer":N,"queuedFrames":N}   the device is open
+ *   ready {"device":NAME,"framesPerBuffer":N,"latencyFrames":N}  the device is open
  *   need N                                                        send N more frames
  *   started                                                       the stream runs
  *   error MESSAGE / missing MESSAGE                               then exit 1 / 3
@@ -78,7 +78,9 @@ function play(args: string[]): void {
   }
   io.on('error', (e) => die('error', String((e as Error)?.message ?? e), 1));
   const chunkBytes = framesPerBuffer * channels * 4;
-  send(`ready ${JSON.stringify({ device: dev.name, framesPerBuffer, queuedFrames: (prefetch + MAX_QUEUE + 1) * framesPerBuffer })}`);
+  // what is ahead of a chunk the parent sends: PREFETCH - 1 chunks in the worker, the native
+  // queue, the chunk playing, and the host buffer (PortAudio's ALSA minimum: 2 periods)
+  send(`ready ${JSON.stringify({ device: dev.name, framesPerBuffer, latencyFrames: (prefetch - 1 + MAX_QUEUE + 1 + 2) * framesPerBuffer })}`);
 
   let outstanding = 0; // chunks asked for and not yet accepted by the native queue
   let accepted = 0;

@@ -4,6 +4,7 @@ import { EXIT_CODES_HELP, ExitCode, RtpcastError } from '../errors';
 import { sendCommand } from './send';
 import { devicesCommand } from './devices';
 import { playCommand } from './play';
+import { diagCommand } from './diag';
 import { VERSION } from '../version';
 
 export function buildProgram(): Command {
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .addCommand(sendCommand())
     .addCommand(playCommand())
     .addCommand(devicesCommand())
-    .addCommand(new Command('diag').summary('find what is wrong (more checks to come)').addCommand(devicesCommand('devices')))
+    .addCommand(diagCommand())
     .addHelpText('after', `\nStart with: rtpcast send --sdp stream.sdp   (then open stream.sdp in VLC or ffplay)\n\n${EXIT_CODES_HELP}`)
     .showHelpAfterError('(rtpcast send --help lists every option)')
     .exitOverride();

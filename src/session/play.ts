@@ -169,9 +169,11 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
 
   const start = async (s: ReceiveSpec) => {
     spec = s;
-    decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
-    player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
-    stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+    if (!player) {
+      decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
+      player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
+      stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+    }
     sink = await makeSink({ rate: s.clockRate, channels: s.channels });
     sink.onError((e) => rejectDone(e));
     await sink.open({ rate: s.clockRate, channels: s.channels });
@@ -215,12 +217,19 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     }
     const pkt = parsed.packet;
     if ('pending' in spec) {
+      // --port alone: the first packet tells the format; the player starts and that packet plays too
+      let s: ReceiveSpec;
       try {
-        void start(specFromFirstPacket(port, pkt.payloadType, r)).catch(rejectDone);
+        s = specFromFirstPacket(port, pkt.payloadType, r);
       } catch (e) {
         rejectDone(e as Error);
+        return;
       }
-      return;
+      spec = s;
+      decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
+      player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
+      stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+      void start(s).catch(rejectDone);
     }
     if (!player || !stats) return;
     if (pkt.payloadType !== spec.payloadType) {

@@ -209,6 +209,11 @@ test('stdout sink: the reader going away (EPIPE) is one RtpcastError through onE
   await sink.close();
 });
 
+test('stdout sink: a terminal on stdout is refused with the command to pipe it into', async () => {
+  const tty = Object.assign(new PassThrough(), { isTTY: true });
+  await assert.rejects(new RawStdoutSink('s16le', tty).open(F), (e: unknown) => e instanceof RtpcastError && e.exitCode === ExitCode.usage && /aplay -f S16_LE -r 48000 -c 2/.test(e.hint ?? ''));
+});
+
 test('exactFrames pads or cuts a pull answer to the frames asked for', () => {
   assert.deepEqual(Array.from(exactFrames(Float32Array.of(1, 2), 2, 2)), [1, 2, 0, 0]);
   assert.deepEqual(Array.from(exactFrames(Float32Array.of(1, 2, 3, 4, 5, 6), 1, 2)), [1, 2]);

@@ -9,9 +9,9 @@ import { exactFrames, floatToF32LE, type AudioSink, type SinkStats } from './sin
 export const PORTAUDIO_OUTPUT_WORKER = join(__dirname, '..', 'portaudio-output-worker.js');
 
 export interface PortAudioSinkOptions {
-  /** frames per device buffer and per IPC request (default rate / 100: 10 ms) */
+  /** frames per device buffer and per IPC request (default rate / 50: 20 ms) */
   framesPerBuffer?: number;
-  /** chunks kept on their way to the device beyond its own queue (default 3; see the worker) */
+  /** chunks kept on their way to the device beyond its own queue (default 2; see the worker) */
   prefetch?: number;
   env?: NodeJS.ProcessEnv;
   /** the worker script (tests) */
@@ -32,10 +32,15 @@ export function portAudioMissing(why: string): RtpcastError {
  * model (clock 'device'): the worker asks for `need N` frames on its control pipe (fd 4)
  * whenever the device has consumed a buffer, and this sink answers with exactly N frames from
  * the onPull function, as float32le on fd 3. Requests that arrive before onPull is registered
- * wait for it (the device starts once the first buffers are there).
+ * wait for it (the device starts once the first buffers are there). Pulls come one buffer at a
+ * time (framesPerBuffer; a few at once while filling up at the start).
  *
- * `latencyMs()` is an estimate: the worker's queue (prefetch + naudiodon's 2 + the one
- * playing) in ms; PortAudio's own device latency is not known (naudiodon does not expose it).
+ * Defaults (20 ms buffers, prefetch 2): the parent may answer up to 60 ms late before the device
+ * runs dry, and the output latency is about 120 ms. Measured through ALSA "pulse": 120 ms from the
+ * answer to the null sink's monitor; 10 ms buffers with prefetch 3 gave 70-75 ms but underflows
+ * (2 in 5 s) on a loaded 2-core machine, where 20 ms buffers had none (PortAudio sizes the ALSA
+ * buffer from the buffer size: 2 periods). `latencyMs()` is that estimate: (prefetch - 1 + 2 queued + 1 playing
+ * + 2 host periods) buffers; naudiodon does not expose PortAudio's own stream latency.
  * Device underruns are counted from naudiodon's "output underflow" messages (they arrive late:
  * the worker's C stdout is block-buffered).
  */
@@ -50,7 +55,7 @@ export class PortAudioSink implements AudioSink {
   private frames = 0;
   private requests = 0;
   private underruns = 0;
-  private queuedFrames = 0;
+  private latencyFrames = 0;
   private stderrTail = '';
   private closing = false;
   private failed = false;
@@ -66,8 +71,8 @@ export class PortAudioSink implements AudioSink {
 
   async open(format: PcmFormat): Promise<void> {
     this.format = format;
-    const fpb = this.o.framesPerBuffer ?? Math.max(64, Math.round(format.rate / 100));
-    const args = [this.o.worker ?? PORTAUDIO_OUTPUT_WORKER, 'play', String(this.deviceId), String(format.rate), String(format.channels), String(fpb), String(this.o.prefetch ?? 3)];
+    const fpb = this.o.framesPerBuffer ?? Math.max(64, Math.round(format.rate / 50));
+    const args = [this.o.worker ?? PORTAUDIO_OUTPUT_WORKER, 'play', String(this.deviceId), String(format.rate), String(format.channels), String(fpb), String(this.o.prefetch ?? 2)];
     const child = spawn(process.execPath, args, { env: this.o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: DETACH });
     this.child = child;
     this.pcm = child.stdio[3] as Writable;
@@ -108,9 +113,9 @@ export class PortAudioSink implements AudioSink {
           const rest = sp < 0 ? '' : line.slice(sp + 1);
           if (kind === 'need') this.onNeed(Number(rest));
           else if (kind === 'ready') {
-            const r = JSON.parse(rest) as { device: string; queuedFrames: number };
+            const r = JSON.parse(rest) as { device: string; latencyFrames: number };
             this.device = r.device;
-            this.queuedFrames = r.queuedFrames;
+            this.latencyFrames = r.latencyFrames;
             settled = true;
             clearTimeout(timer);
             resolve();
@@ -149,9 +154,9 @@ export class PortAudioSink implements AudioSink {
     for (const n of w) this.answer(n);
   }
 
-  /** the worker's queue in ms (see the class comment) */
+  /** what is queued ahead of the frames pulled now, in ms (an estimate, see the class comment) */
   latencyMs(): number | undefined {
-    return this.format && this.queuedFrames ? (this.queuedFrames / this.format.rate) * 1000 : undefined;
+    return this.format && this.latencyFrames ? (this.latencyFrames / this.format.rate) * 1000 : undefined;
   }
 
   stats(): SinkStats & { requests: number; started: boolean } {

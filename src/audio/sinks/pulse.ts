@@ -117,8 +117,9 @@ const TICK_MS = 10;
  * shows both.
  *
  * write() is accepted too (push mode, for a caller with its own clock; the same accounting gives
- * latencyMs()). If pacat never reports a position (not seen with pacat 12..16, on PulseAudio or
- * PipeWire), the pull loop falls back to the monotonic clock after 1.5 s (stats().clock).
+ * latencyMs()). Verified with pacat 16.1 on PulseAudio 16.1 and on PipeWire 0.3.65
+ * (pipewire-pulse). If pacat never reports a position, the pull loop falls back to the
+ * monotonic clock after 1.5 s (stats().clock says which).
  */
 export class PulseSink implements AudioSink {
   readonly clock = 'device' as const;

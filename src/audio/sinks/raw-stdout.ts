@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { ExitCode, RtpcastError } from '../../errors';
+import { ExitCode, RtpcastError, usageError } from '../../errors';
 import type { PcmFormat, SampleFormat } from '../pcm';
 import { encodeRaw, type AudioSink, type SinkStats } from './sink';
 
@@ -29,6 +29,9 @@ export class RawStdoutSink implements AudioSink {
   }
 
   async open(format: PcmFormat): Promise<void> {
+    if ((this.out as Partial<NodeJS.WriteStream>).isTTY) {
+      throw usageError('--out - writes raw audio to standard output, which is a terminal here', `pipe it into a player, e.g. rtpcast play ... --out - | aplay -f ${this.sampleFormat === 'f32le' ? 'FLOAT_LE' : this.sampleFormat === 's16be' ? 'S16_BE' : 'S16_LE'} -r ${format.rate} -c ${format.channels}`);
+    }
     this.format = format;
     this.out.on('error', (e: NodeJS.ErrnoException) => {
       if (this.failed) return;
