@@ -41,3 +41,22 @@ export function runProgram(exe: string, args: string[], o: { timeoutMs?: number;
     });
   });
 }
+
+/**
+ * Stops a child: SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves once it is
+ * gone (or immediately if it already was). The one implementation for every long-running child.
+ */
+export function stopChild(c: import('node:child_process').ChildProcess | undefined, graceMs = 1000): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      c.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+    c.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
+}

@@ -3,7 +3,7 @@ import type { AudioSource } from '../source';
 import type { PcmFormat } from '../pcm';
 import { PcmStreamReader } from './stream-reader';
 import { ExitCode, RtpcastError } from '../../errors';
-import { DETACH } from '../../os/run';
+import { DETACH, stopChild } from '../../os/run';
 
 /** parec arguments (pure): the exact format is requested, so the server does no hidden conversion. */
 export function parecArgs(device: string, f: PcmFormat, latencyMs = 10, name = 'rtpcast'): string[] {
@@ -82,19 +82,6 @@ export class ParecSource implements AudioSource {
   }
   async close(): Promise<void> {
     this.closing = true;
-    const c = this.child;
-    if (c && c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => {
-          c.kill('SIGKILL');
-          r();
-        }, 1000);
-        c.once('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+    await stopChild(this.child, 1000);
   }
 }

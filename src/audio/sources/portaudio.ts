@@ -4,7 +4,7 @@ import type { AudioSource } from '../source';
 import type { PcmFormat } from '../pcm';
 import { PcmStreamReader } from './stream-reader';
 import { ExitCode, RtpcastError } from '../../errors';
-import { DETACH } from '../../os/run';
+import { DETACH, stopChild } from '../../os/run';
 
 export const PORTAUDIO_WORKER = join(__dirname, '..', 'portaudio-worker.js');
 
@@ -71,19 +71,6 @@ export class PortAudioSource implements AudioSource {
   }
   async close(): Promise<void> {
     this.closing = true;
-    const c = this.child;
-    if (c && c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => {
-          c.kill('SIGKILL');
-          r();
-        }, 1500);
-        c.once('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+    await stopChild(this.child, 1500);
   }
 }
