@@ -8,6 +8,7 @@ import { checkPorts } from '../diag/ports';
 import { checkFirewall } from '../diag/firewall';
 import { capturePackets } from '../diag/packets';
 import { checkFormat } from '../diag/format';
+import { checkCpu } from '../diag/cpu';
 import { ExitCode, RtpcastError } from '../errors';
 import { renderReport, reportJson } from './diag-render';
 import { devicesCommand } from './devices';
@@ -136,6 +137,14 @@ export function diagCommand(): Command {
       const expect = o.codec ? { codec: o.codec, rate: o.rate ?? (o.codec === 'opus' ? 48000 : 44100), channels: o.channels ?? 2, payloadType: o.pt } : undefined;
       finish(await checkFormat({ port: o.port, durationSec: o.duration, sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined, expect, bind: o.bind, group: o.group, source: o.source, signal: abortOnSigint().signal }), !!o.json);
     });
+
+  diag
+    .command('cpu')
+    .summary('measure this machine\'s encode/decode speed and headroom per codec; recommend settings')
+    .addOption(new Option('--seconds <s>', 'audio to encode per configuration').default(5).argParser(numberArg('--seconds', 0.5, 120)))
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
+    .action((o: { seconds: number; json?: boolean }) => finish(checkCpu(o.seconds), !!o.json));
 
   diag.addCommand(devicesCommand('devices'));
   return diag;
