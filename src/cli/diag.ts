@@ -9,6 +9,7 @@ import { checkFirewall } from '../diag/firewall';
 import { capturePackets } from '../diag/packets';
 import { checkFormat } from '../diag/format';
 import { checkCpu } from '../diag/cpu';
+import { runDoctor } from '../diag/doctor';
 import { ExitCode, RtpcastError } from '../errors';
 import { renderReport, reportJson } from './diag-render';
 import { devicesCommand } from './devices';
@@ -145,6 +146,16 @@ export function diagCommand(): Command {
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
     .action((o: { seconds: number; json?: boolean }) => finish(checkCpu(o.seconds), !!o.json));
+
+  diag
+    .command('doctor', { isDefault: true })
+    .summary('run the checks that apply on this side as a checklist and name the most likely cause (the default)')
+    .addOption(new Option('-p, --port <port>', 'RTP port').default(5004).argParser(intArg('--port', 1, 65534)))
+    .addOption(new Option('-d, --duration <s>', 'how long to listen for packets').default(5).argParser(numberArg('--duration', 0.5, 600)))
+    .option('--sender', 'check the sending side (capture sources, CPU) instead of the receiving side (ports, firewall, packets)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
+    .action(async (o: { port: number; duration: number; sender?: boolean; json?: boolean }) => finish(await runDoctor({ port: o.port, durationSec: o.duration, side: o.sender ? 'sender' : 'receiver' }), !!o.json));
 
   diag.addCommand(devicesCommand('devices'));
   return diag;
