@@ -55,39 +55,53 @@ export function packetsDue(schedule: PacketSchedule, sent: number, nowNs: bigint
 }
 
 /**
- * Sleeps until a monotonic deadline with sub-millisecond precision: the event-loop timer (1 ms
- * granularity) covers the bulk, then a short Atomics.wait (a futex sleep, not a spin) covers the
- * last stretch. The blocking part is bounded by `fineNs`.
+ * Sleeps until a monotonic deadline with one wake-up per packet: the event loop is turned once
+ * (setImmediate: pending I/O, signals, timers and stream data are handled right after the
+ * previous packet), then the thread sleeps in Atomics.wait (a futex sleep, not a spin) until the
+ * deadline and `fn` runs at once. There is no event-loop timer on this path: a timer costs a
+ * second wake-up per packet, has 1 ms granularity, and Node starts it from a stale loop time, so
+ * it can fire late (the old timer-then-futex sleeper missed deadlines that way under load).
+ *
+ * The event loop is therefore serviced once per packet (every 5-20 ms for usual packet times),
+ * which is plenty for a sender (signals, pipe reads, status output). Deadlines further away than
+ * `maxBlockNs` (long packet times, or a live source's wait) are approached with a timer first,
+ * aimed `marginNs` early, so the loop is never held for longer than about `maxBlockNs`.
  */
 export class PreciseSleeper {
   private readonly cell = new Int32Array(new SharedArrayBuffer(4));
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly clock: Clock,
-    private readonly fineNs = 1_500_000n,
+    private readonly maxBlockNs = 25_000_000n,
+    private readonly marginNs = 10_000_000n,
   ) {}
 
   until(deadlineNs: bigint, fn: () => void): void {
+    this.cancel();
     const remaining = deadlineNs - this.clock.nowNs();
-    if (remaining > this.fineNs) {
-      const ms = Number(remaining - this.fineNs) / 1e6;
-      this.timer = setTimeout(() => this.fine(deadlineNs, fn), Math.max(0, Math.floor(ms)));
-    } else {
-      this.fine(deadlineNs, fn);
+    if (remaining > this.maxBlockNs) {
+      const ms = Math.floor(Number(remaining - this.marginNs) / 1e6);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.until(deadlineNs, fn);
+      }, ms);
+      return;
     }
-  }
-
-  private fine(deadlineNs: bigint, fn: () => void): void {
-    this.timer = undefined;
-    const left = deadlineNs - this.clock.nowNs();
-    if (left > 0n) Atomics.wait(this.cell, 0, 0, Number(left) / 1e6);
-    fn();
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      const left = deadlineNs - this.clock.nowNs();
+      if (left > 0n) Atomics.wait(this.cell, 0, 0, Number(left) / 1e6);
+      fn();
+    });
   }
 
   cancel(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
 }
 

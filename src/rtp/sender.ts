@@ -4,7 +4,7 @@ import type { AudioSource } from '../audio/source';
 import type { AudioEncoder } from '../codec/encoder';
 import { FormatConverter } from '../audio/convert';
 import { PcmFifo } from '../audio/fifo';
-import { levels, type PcmFormat } from '../audio/pcm';
+import type { PcmFormat } from '../audio/pcm';
 import type { StreamDescription } from '../stream/description';
 import type { Transport } from '../transport/udp';
 import type { Clock, WallClock } from './clock';
@@ -54,6 +54,9 @@ export interface SenderOptions {
   silenceWarnSec?: number;
 }
 
+/** -60 dBFS: below this a packet counts as silent (linear peak, full scale 1) */
+const SILENCE_PEAK = 10 ** (-60 / 20);
+
 export type StopReason = 'duration' | 'input-ended' | 'stopped' | 'error';
 
 /**
@@ -76,7 +79,8 @@ export class RtpSender extends EventEmitter {
   private nextRtcpPacket = 0;
   private nextStatusPacket = 0;
   private statusOctets = 0;
-  private statusPeak: number[];
+  /** linear peak per channel since the last status (dBFS only when a status is emitted) */
+  private statusPeak: Float64Array;
   private readonly ticksPerPacket: number;
   private readonly cname: string;
   private readonly live: boolean;
@@ -95,7 +99,7 @@ export class RtpSender extends EventEmitter {
     this.converter = new FormatConverter(o.sourceFormat, { rate: d.sampleRate, channels: d.channels });
     this.ticksPerPacket = (d.frameSamples * d.clockRate) / d.sampleRate;
     this.cname = o.cname ?? `rtpcast@${hostname()}`;
-    this.statusPeak = new Array<number>(d.channels).fill(-Infinity);
+    this.statusPeak = new Float64Array(d.channels);
     this.ended = new Promise((r) => (this.resolveEnded = r));
     this.live = o.source.pacing === 'source';
     const cushion = Math.round(((o.cushionMs ?? 30) / 1000) * d.sampleRate) + d.frameSamples;
@@ -216,9 +220,7 @@ export class RtpSender extends EventEmitter {
     this.o.transport.send(packet);
     this.sent++;
     this.statusOctets += packet.length - 12;
-    const lv = levels(frame, d.channels).peakDb;
-    for (let c = 0; c < d.channels; c++) if (lv[c] > this.statusPeak[c]) this.statusPeak[c] = lv[c];
-    this.watchSilence(Math.max(...lv));
+    this.watchSilence(this.trackPeak(frame));
     const perSecond = d.sampleRate / d.frameSamples;
     if (this.sent >= this.nextRtcpPacket) {
       this.o.transport.sendRtcp(buildSenderReport(this.reportInput()));
@@ -230,10 +232,32 @@ export class RtpSender extends EventEmitter {
     }
   }
 
+  /**
+   * Folds the frame's per-channel peak into the status meter and returns the frame's peak over all
+   * channels, linear. Runs for every packet, so no allocation, no logarithm, no RMS (the meter
+   * shows peaks only; dBFS is computed when a status is emitted).
+   */
+  private trackPeak(frame: Float32Array): number {
+    const ch = this.o.description.channels;
+    const peak = this.statusPeak;
+    let all = 0;
+    for (let c = 0; c < ch; c++) {
+      let p = 0;
+      for (let i = c; i < frame.length; i += ch) {
+        const v = frame[i];
+        if (v > p) p = v;
+        else if (-v > p) p = -v;
+      }
+      if (p > peak[c]) peak[c] = p;
+      if (p > all) all = p;
+    }
+    return all;
+  }
+
   /** Long silence on the source usually means the wrong source or a muted application: say so once. */
-  private watchSilence(peakDb: number): void {
+  private watchSilence(peak: number): void {
     const d = this.o.description;
-    if (peakDb > -60) {
+    if (peak > SILENCE_PEAK) {
       this.silentPackets = 0;
       this.silenceWarned = false;
       return;
@@ -266,7 +290,7 @@ export class RtpSender extends EventEmitter {
       packets: this.sent,
       octets: this.packetizer.octets,
       kbps: 0,
-      peakDb: [...this.statusPeak],
+      peakDb: Array.from(this.statusPeak, (p) => (p > 0 ? 20 * Math.log10(p) : -Infinity)),
       underruns: this.underruns,
       resyncs: this.schedule?.resyncs ?? 0,
       sendErrors: 0,
@@ -281,7 +305,7 @@ export class RtpSender extends EventEmitter {
     s.kbps = dt > 0 ? (this.statusOctets * 8) / dt / 1000 : 0;
     this.lastStatusSec = s.elapsedSec;
     this.statusOctets = 0;
-    this.statusPeak.fill(-Infinity);
+    this.statusPeak.fill(0);
     this.emit('status', s);
   }
 

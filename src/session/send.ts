@@ -4,6 +4,7 @@ import type { PcmFormat, SampleFormat } from '../audio/pcm';
 import { ToneSource } from '../audio/sources/tone';
 import { StdinSource } from '../audio/sources/stdin';
 import { FfmpegFileSource } from '../audio/sources/ffmpeg-file';
+import { WavFileSource } from '../audio/sources/wav-file';
 import { createEncoder } from '../codec/encoder';
 import { ExitCode, RtpcastError, usageError } from '../errors';
 import { monotonicClock, systemWallClock } from '../rtp/clock';
@@ -84,7 +85,8 @@ async function makeSource(r: SourceRequest, streamFormat: PcmFormat, notes: stri
     case 'tone':
       return { source: new ToneSource(streamFormat, r.hz, r.dbfs) };
     case 'file':
-      return { source: new FfmpegFileSource(r.path, streamFormat) };
+      // a plain PCM WAV already in the stream's format needs no decoder process
+      return { source: WavFileSource.probe(r.path, streamFormat) ?? new FfmpegFileSource(r.path, streamFormat) };
     case 'stdin':
       return { source: new StdinSource({ rate: r.rate, channels: r.channels }, r.format) };
     case 'system':

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PacketSchedule, packetsDue } from '../../src/rtp/pacer';
+import { PacketSchedule, PreciseSleeper, packetsDue } from '../../src/rtp/pacer';
+import { ManualClock } from '../../src/rtp/clock';
 
 test('over 10 simulated minutes the packet count matches media time exactly (44.1 kHz, 220-sample packets)', () => {
   const rate = 44100;
@@ -32,4 +33,47 @@ test('a sender that falls more than 200 ms behind re-anchors instead of bursting
   assert.equal(s.resyncs, 1);
   assert.equal(packetsDue(s, 20, now), 1, 'only the packet due now, no burst of 250');
   assert.equal(s.dueNs(21) - s.dueNs(20), 20_000_000n);
+});
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+test('PreciseSleeper: the callback runs after one event-loop turn, never inside until(), and cancel stops it', async () => {
+  const clock = new ManualClock(1_000_000_000n);
+  const sleeper = new PreciseSleeper(clock);
+  const calls: string[] = [];
+  sleeper.until(999_000_000n, () => calls.push('past'));
+  assert.equal(calls.length, 0, 'not synchronous: the event loop gets its turn first');
+  await turn();
+  assert.deepEqual(calls, ['past']);
+  sleeper.until(1_000_000_000n, () => calls.push('cancelled'));
+  sleeper.cancel();
+  await turn();
+  await turn();
+  assert.deepEqual(calls, ['past']);
+  // a new until() replaces a pending one (one callback per packet, never two)
+  sleeper.until(1_000_000_000n, () => calls.push('replaced'));
+  sleeper.until(1_000_000_000n, () => calls.push('kept'));
+  await turn();
+  await turn();
+  assert.deepEqual(calls, ['past', 'kept']);
+});
+
+test('PreciseSleeper: a far deadline goes through a timer first (the loop is never held long), then fires once', async () => {
+  const clock = new ManualClock(0n);
+  // 12 ms block limit and 10 ms margin: a deadline 14 ms away arms a 4 ms timer
+  const sleeper = new PreciseSleeper(clock, 12_000_000n, 10_000_000n);
+  let calls = 0;
+  sleeper.until(14_000_000n, () => calls++);
+  await turn();
+  await turn();
+  assert.equal(calls, 0, 'still waiting on the timer');
+  clock.set(14_000_000n); // the fake time reaches the deadline; the timer's re-check then fires at once
+  await new Promise((r) => setTimeout(r, 30));
+  await turn();
+  assert.equal(calls, 1);
+  sleeper.until(100_000_000n, () => calls++);
+  sleeper.cancel();
+  clock.set(200_000_000n);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(calls, 1, 'cancel clears the timer too');
 });

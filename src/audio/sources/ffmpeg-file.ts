@@ -92,6 +92,9 @@ export class FfmpegFileSource implements AudioSource {
   }
   async close(): Promise<void> {
     this.closing = true;
+    // ffmpeg may be blocked writing into the paused pipe, where SIGTERM does not reach it until the
+    // write returns: closing our end ends that write with EPIPE at once (no 1 s SIGKILL wait).
+    this.child?.stdout?.destroy();
     await stopChild(this.child, 1000);
   }
 }
