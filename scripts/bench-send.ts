@@ -51,8 +51,12 @@ const RATE = 48000;
 const CHANNELS = 2;
 const PT = 96;
 
-/** ffmpeg: the -re peer of the goal; ffmpeg-paced: a reference that paces every packet (arealtime). */
-type Tool = 'rtpcast' | 'ffmpeg' | 'ffmpeg-paced';
+/**
+ * ffmpeg: the -re peer of the goal; ffmpeg-paced: a reference that paces every packet (arealtime);
+ * floor-c / floor-node: the cheapest possible per-packet-paced sender in C and in Node (sleep to
+ * each packet's due time, send a fixed RTP packet; no audio, no encoding): what pacing alone costs.
+ */
+type Tool = 'rtpcast' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
 type Codec = 'l16' | 'opus';
 
 interface CaseSpec {
@@ -61,7 +65,12 @@ interface CaseSpec {
 }
 
 /** Exactly what is run; PORT and IN are filled in. Kept as argument arrays: nothing goes through a shell. */
-function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string): string[] {
+function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string, dir = '.', seconds = 60): string[] {
+  if (c.tool === 'floor-c' || c.tool === 'floor-node') {
+    const [payload, ticks] = c.codec === 'l16' ? [960, 240] : [320, 960];
+    const a = [String(port), String(seconds), String(payload), String(ticks)];
+    return c.tool === 'floor-c' ? [join(dir, 'floor'), ...a] : [process.execPath, join(dir, 'floor.js'), ...a];
+  }
   if (c.tool === 'rtpcast') {
     return c.codec === 'l16'
       ? [process.execPath, CLI, 'send', '--input', input, '--codec', 'l16', '--rate', String(RATE), '--channels', String(CHANNELS), '--dest', `127.0.0.1:${port}`, '--quiet']
@@ -79,6 +88,83 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string): s
     : // -fec:a 1 -packet_loss:a 5: rtpcast's Opus defaults (in-band FEC on, 5 % expected loss); the
       // stream specifier keeps the rtp muxer from taking -fec as its own (RTP FEC) option
       [...common, ...(paced ? ['-af', 'asetnsamples=n=960,arealtime'] : []), '-c:a', 'libopus', '-b:a', '128k', '-frame_duration', '20', '-application', 'audio', '-fec:a', '1', '-packet_loss:a', '5', '-payload_type', String(PT), '-f', 'rtp', `rtp://127.0.0.1:${port}`];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floor probes: argv port seconds payloadBytes ticksPerPacket (48 kHz clock); RTP to 127.0.0.1:port.
+
+const FLOOR_C = `#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  if (argc < 5) return 2;
+  int port = atoi(argv[1]), payload = atoi(argv[3]), ticks = atoi(argv[4]);
+  long n = (long)(atof(argv[2]) * 48000 / ticks), period = (long)ticks * 1000000000L / 48000;
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a; memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET; a.sin_port = htons(port); a.sin_addr.s_addr = htonl(0x7f000001);
+  if (connect(s, (struct sockaddr *)&a, sizeof a)) return 1;
+  unsigned char p[1500]; memset(p, 0, sizeof p);
+  p[0] = 0x80; p[1] = 96; p[8] = 0x12; p[9] = 0x34; p[10] = 0x56; p[11] = 0x78;
+  struct timespec t0, t; clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (long i = 0; i < n; i++) {
+    long long due = (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec + (long long)i * period;
+    t.tv_sec = due / 1000000000LL; t.tv_nsec = due % 1000000000LL;
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, 0);
+    unsigned seq = i & 0xffff; unsigned ts = (unsigned)(i * ticks);
+    p[1] = 96 | (i == 0 ? 0x80 : 0); p[2] = seq >> 8; p[3] = seq;
+    p[4] = ts >> 24; p[5] = ts >> 16; p[6] = ts >> 8; p[7] = ts;
+    send(s, p, 12 + payload, 0);
+  }
+  return 0;
+}
+`;
+
+/** The same loop as rtpcast's sender uses to wait (Atomics.wait to an absolute due time, one event-loop turn per packet). */
+const FLOOR_NODE = `'use strict';
+const dgram = require('node:dgram');
+const [port, seconds, payload, ticks] = process.argv.slice(2).map(Number);
+const n = Math.floor((seconds * 48000) / ticks);
+const periodNs = BigInt(Math.round((ticks * 1e9) / 48000));
+const cell = new Int32Array(new SharedArrayBuffer(4));
+const s = dgram.createSocket('udp4');
+s.bind(0, () => s.connect(port, '127.0.0.1', () => {
+  const t0 = process.hrtime.bigint();
+  let i = 0;
+  const tick = () => {
+    if (i >= n) return s.close();
+    const left = t0 + BigInt(i) * periodNs - process.hrtime.bigint();
+    if (left > 0n) Atomics.wait(cell, 0, 0, Number(left) / 1e6);
+    const p = Buffer.alloc(12 + payload);
+    p[0] = 0x80;
+    p[1] = 96 | (i === 0 ? 0x80 : 0);
+    p.writeUInt16BE(i & 0xffff, 2);
+    p.writeUInt32BE((i * ticks) >>> 0, 4);
+    p.writeUInt32BE(0x12345678, 8);
+    s.send(p);
+    i++;
+    setImmediate(tick);
+  };
+  tick();
+}));
+`;
+
+/** Writes the probes into dir (the C one only when a C compiler is there); the tools available. */
+function buildFloors(dir: string): Tool[] {
+  writeFileSync(join(dir, 'floor.js'), FLOOR_NODE);
+  const tools: Tool[] = [];
+  const cc = findOnPath('cc') ?? findOnPath('gcc');
+  if (cc) {
+    writeFileSync(join(dir, 'floor.c'), FLOOR_C);
+    const r = spawnSync(cc, ['-O2', '-o', join(dir, 'floor'), join(dir, 'floor.c')], { encoding: 'utf8' });
+    if (r.status === 0) tools.push('floor-c');
+    else process.stderr.write(`bench-send: the C floor probe did not compile (${(r.stderr ?? '').trim().slice(0, 200)}); skipping it\n`);
+  } else process.stderr.write('bench-send: no C compiler (cc): the C floor probe is skipped (Debian/Ubuntu: sudo apt install gcc)\n');
+  tools.push('floor-node');
+  return tools;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,7 +486,7 @@ function startReceiver(env: Env, capacity: number): Promise<Receiver> {
 async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promise<RunResult> {
   const packetsPerSec = c.codec === 'l16' ? 200 : 50;
   const receiver = await startReceiver(env, Math.ceil(env.seconds * packetsPerSec * 1.5) + 100);
-  const cmd = commandFor(c, env.input, receiver.port, env.ffmpeg);
+  const cmd = commandFor(c, env.input, receiver.port, env.ffmpeg, env.dir, env.seconds);
   const timeFile = join(env.dir, `time-${order}.txt`);
   const load0 = cpuTotals();
   const child = spawn(env.time, ['-f', '%U %S %e', '-o', timeFile, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -534,7 +620,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime' };
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor: bare C sleep+send', 'floor-node': 'floor: bare Node sleep+send' };
 const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
@@ -630,6 +716,18 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       p ? `${(a.cpu / p.cpu).toFixed(2)} (ffmpeg ${f2(p.cpu)} s)` : 'not run',
     ]);
     if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}`);
+  }
+
+  for (const codec of ['l16', 'opus'] as Codec[]) {
+    const b = get('ffmpeg', codec);
+    const fc = get('floor-c', codec);
+    const fn = get('floor-node', codec);
+    const a = get('rtpcast', codec);
+    if (!b || (!fc && !fn)) continue;
+    const part = (f: CaseSummary | undefined, what: string) => (f && f.runs.length ? `${what} ${f2(f.cpu)} s (${(f.cpu / b.cpu).toFixed(2)}x ffmpeg -re)` : undefined);
+    const parts = [part(fc, 'C'), part(fn, 'Node')].filter(Boolean).join(', ');
+    const perPacket = fn && a && fn.runs.length && Number.isFinite(a.cpu - fn.cpu) ? `; rtpcast minus the Node floor: ${f2(a.cpu - fn.cpu)} s (audio, encoding, start-up of the CLI)` : '';
+    verdicts.push(`- Floor, ${codec === 'l16' ? 'L16' : 'Opus'}: a sender that only sleeps to each packet's due time and sends it (no audio) used ${parts}${perPacket}.`);
   }
 
   const paceHead = ['sender', `interval dev p99 ms`, `schedule dev p99 ms`, 'worst max interval / schedule ms', 'goal: p99 < 1 ms (interval, schedule)'];
@@ -809,11 +907,13 @@ interface Args {
   writeDocs: boolean;
   docPath: string;
   paced: boolean;
+  /** repetitions that include the floor probes (the first N) */
+  floorReps: number;
   nodeReceiver: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, nodeReceiver: false };
+  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
@@ -826,6 +926,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-docs') o.writeDocs = false;
     else if (a === '--docs') o.docPath = resolve(argv[++i] ?? usage('--docs needs a path'));
     else if (a === '--no-paced') o.paced = false;
+    else if (a === '--floor-reps') o.floorReps = Math.round(num(0, 100));
     else if (a === '--node-receiver') o.nodeReceiver = true;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
@@ -834,10 +935,11 @@ function parseArgs(argv: string[]): Args {
 }
 
 function usage(err?: string): never {
-  const text = `usage: node dist/scripts/bench-send.js [--seconds N] [--reps N] [--no-paced] [--node-receiver] [--no-docs] [--docs FILE]
+  const text = `usage: node dist/scripts/bench-send.js [--seconds N] [--reps N] [--no-paced] [--floor-reps N] [--node-receiver] [--no-docs] [--docs FILE]
   --seconds N       length of the generated input (default 60)
   --reps N          repetitions of each case, interleaved (default 3)
   --no-paced        skip the reference cases "ffmpeg arealtime" (ffmpeg pacing every packet)
+  --floor-reps N    run the floor probes (bare C / Node loops that only sleep and send) in the first N repetitions (default 1; 0: none)
   --node-receiver   stamp arrivals in a Node receiver (user space) even if python3 is there
   --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
   --docs FILE       rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
@@ -878,8 +980,10 @@ async function main(): Promise<void> {
   const machine = machineInfo(ffmpeg, time, env.receiver === 'kernel' ? python : undefined);
 
   const tools: Tool[] = args.paced ? ['rtpcast', 'ffmpeg', 'ffmpeg-paced'] : ['rtpcast', 'ffmpeg'];
-  const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => tools.map((tool) => ({ tool, codec })));
-  const total = cases.length * env.reps;
+  const floors: Tool[] = args.floorReps > 0 ? buildFloors(tempDir) : [];
+  const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => [...tools, ...floors].map((tool) => ({ tool, codec })));
+  const inRep = (c: CaseSpec, rep: number) => !floors.includes(c.tool) || rep < args.floorReps;
+  const total = Array.from({ length: env.reps }, (_, rep) => cases.filter((c) => inRep(c, rep)).length).reduce((a, b) => a + b, 0);
   process.stderr.write(`bench-send: ${total} runs of ${env.seconds} s (about ${Math.ceil((total * (env.seconds + 2)) / 60)} min); ${env.receiver === 'kernel' ? 'kernel' : 'Node receiver'} timestamps; input ${input}\n`);
   const t0 = Date.now();
   const results: RunResult[] = [];
@@ -888,7 +992,7 @@ async function main(): Promise<void> {
     // rtpcast, ffmpeg, ... then the next repetition in reverse order within each codec: no tool
     // always runs first.
     const seq = (['l16', 'opus'] as Codec[]).flatMap((codec) => {
-      const cs = cases.filter((c) => c.codec === codec);
+      const cs = cases.filter((c) => c.codec === codec && inRep(c, rep));
       return rep % 2 === 0 ? cs : [...cs].reverse();
     });
     for (const c of seq) {
