@@ -620,7 +620,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor: bare C sleep+send', 'floor-node': 'floor: bare Node sleep+send' };
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
 const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
@@ -814,7 +814,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     '',
     markdownTable(ratioHead, ratioRows),
     '',
-    `rtpcast's CPU includes its ffmpeg decoder child. Split (medians): ${breakdown}.`,
+    `rtpcast's CPU includes its ffmpeg decoder child when it has one (this input, a plain WAV at the stream's format, is read directly: 0 s). Split (medians): ${breakdown}.`,
     '',
     '### Pacing goal',
     '',
@@ -851,8 +851,10 @@ What is measured, for the same 48 kHz stereo WAV (a 440/660 Hz tone per channel 
 sent to a receiver on 127.0.0.1 by each tool in turn:
 
 - **CPU time** (user + system) of the whole sender process tree, from GNU time
-  (\`/usr/bin/time -f '%U %S %e'\`). For rtpcast this includes the ffmpeg child it spawns to decode
-  the file. Reported per case as the median over the repetitions, and as the ratio rtpcast / ffmpeg.
+  (\`/usr/bin/time -f '%U %S %e'\`). The input is a plain 16-bit WAV at the stream's rate and
+  channel count, which rtpcast reads itself; for other files it spawns an ffmpeg decoder, whose CPU
+  is then included (and split out). Reported per case as the median over the repetitions, and as
+  the ratio rtpcast / ffmpeg.
 - **Pacing**, from the arrival time of every RTP packet at a separate receiver process started
   before the sender. Preferably the kernel's receive timestamp (SO_TIMESTAMPNS, read by a small
   python3 receiver; on loopback it is taken inside the sender's sendmsg, so it is the departure
@@ -868,13 +870,25 @@ sent to a receiver on 127.0.0.1 by each tool in turn:
 
 L16 uses 5 ms packets (960-byte payloads) for both tools: rtpcast's default, and for ffmpeg
 \`-af asetnsamples=n=240\` with \`pkt_size=972\` (RTP header + 960). Opus is 128 kb/s, 20 ms frames,
-with in-band FEC for both (rtpcast's default; \`-fec:a 1 -packet_loss:a 5\` for ffmpeg).
+with in-band FEC for both (rtpcast's default; \`-fec:a 1 -packet_loss:a 5\` for ffmpeg). Both use
+libopus with the same settings: application audio, VBR (both defaults), complexity 10 (libopus's
+default, and ffmpeg's default \`compression_level\`), 5 % expected loss; rtpcast also sets the
+signal hint to music (ffmpeg leaves it on auto). The encoders are different builds of libopus
+(ffmpeg's system library, rtpcast's @evan/opus), so payload sizes differ slightly.
 
 The goal's peer is \`ffmpeg -re\`, which does not pace packets: it releases input packets (1024
 frames of the WAV, 21.3 ms) at their time, polling every 10 ms, and sends what each yields at once
 (L16: bursts of four or five 5 ms packets). As a reference, *ffmpeg arealtime* paces every packet
 (\`asetnsamples\` to one packet's worth, then the \`arealtime\` filter, no \`-re\`): the CPU ffmpeg
 needs for the job rtpcast actually does.
+
+Two more references show the floor of per-packet pacing on the machine at hand: *floor C* and
+*floor Node* are tiny senders (sources in this script, the C one compiled with \`cc\` if there is
+one) that do nothing but sleep to each packet's due time and send a fixed RTP packet of the same
+size and rate (no audio, no decoding, no encoding): C with \`clock_nanosleep\` on an absolute
+deadline, Node with the same wait rtpcast uses (\`Atomics.wait\` to the deadline, one event-loop
+turn per packet). They run in the first repetition only (\`--floor-reps\`). If floor Node alone
+costs more than \`ffmpeg -re\`, no Node sender that paces every packet can meet the CPU goal.
 
 The cases run interleaved (rtpcast, ffmpeg -re, ffmpeg arealtime for L16, then the same for Opus;
 the next repetition in reverse order within each codec), so slow phases of a shared machine hit
@@ -885,11 +899,12 @@ Goals: rtpcast's CPU time at most ffmpeg's (\`-re\`); rtpcast's p99 pacing devia
 How to run:
 
 \`\`\`sh
-npm run bench                                   # 60 s input, 3 repetitions: about 20 minutes
+npm run bench                                   # 60 s input, 3 repetitions: about 23 minutes
 npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs   # a quick look
 \`\`\`
 
 Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
+\`--floor-reps N\` (floor probes in the first N repetitions; 0: none),
 \`--node-receiver\` (user-space timestamps only), \`--no-docs\`, \`--docs FILE\`.
 Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
 kernel timestamps.
