@@ -55,46 +55,71 @@ export function packetsDue(schedule: PacketSchedule, sent: number, nowNs: bigint
 }
 
 /**
- * Sleeps until a monotonic deadline with one wake-up per packet: the event loop is turned once
- * (setImmediate: pending I/O, signals, timers and stream data are handled right after the
- * previous packet), then the thread sleeps in Atomics.wait (a futex sleep, not a spin) until the
- * deadline and `fn` runs at once. There is no event-loop timer on this path: a timer costs a
- * second wake-up per packet, has 1 ms granularity, and Node starts it from a stale loop time, so
- * it can fire late (the old timer-then-futex sleeper missed deadlines that way under load).
+ * Sleeps until a monotonic deadline with one wake-up per packet: the thread sleeps in
+ * Atomics.wait (a futex sleep, not a spin) until the deadline and `fn` runs at once. There is no
+ * event-loop timer on this path: a timer costs a second wake-up per packet, has 1 ms granularity,
+ * and Node starts it from a stale loop time, so it can fire late (the old timer-then-futex
+ * sleeper missed deadlines that way under load).
  *
- * The event loop is therefore serviced once per packet (every 5-20 ms for usual packet times),
- * which is plenty for a sender (signals, pipe reads, status output). Deadlines further away than
- * `maxBlockNs` (long packet times, or a live source's wait) are approached with a timer first,
- * aimed `marginNs` early, so the loop is never held for longer than about `maxBlockNs`.
+ * Before sleeping, the event loop is given a turn (setImmediate: pending I/O, signals, timers and
+ * stream data are handled), at most every `turnEveryNs`: a turn costs about as much CPU as the
+ * wake-up itself (~30 us on a small VM), so with sources that never make the sender wait (files,
+ * tones: `turnEveryNs` 20 ms) short packets are sent several in a row from one turn, each still at
+ * its own time. Live and piped sources keep the default 0: a turn before every packet, so audio
+ * that arrived is read before the next packet is built.
+ *
+ * Deadlines further away than `maxBlockNs` (long packet times, or a live source's wait) are
+ * approached with a timer first, aimed `marginNs` early, so the loop is never held for long.
  */
 export class PreciseSleeper {
   private readonly cell = new Int32Array(new SharedArrayBuffer(4));
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  private lastTurnNs: bigint | undefined;
+  /** callbacks run in a row without a turn (bounds the recursion fn -> until -> fn) */
+  private chain = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly maxBlockNs = 25_000_000n,
     private readonly marginNs = 10_000_000n,
+    private readonly turnEveryNs = 0n,
   ) {}
 
   until(deadlineNs: bigint, fn: () => void): void {
     this.cancel();
-    const remaining = deadlineNs - this.clock.nowNs();
+    const now = this.clock.nowNs();
+    const remaining = deadlineNs - now;
     if (remaining > this.maxBlockNs) {
       const ms = Math.floor(Number(remaining - this.marginNs) / 1e6);
       this.timer = setTimeout(() => {
         this.timer = undefined;
+        this.lastTurnNs = this.clock.nowNs();
         this.until(deadlineNs, fn);
       }, ms);
       return;
     }
+    if (this.lastTurnNs !== undefined && deadlineNs - this.lastTurnNs < this.turnEveryNs && this.chain < 16) {
+      this.chain++;
+      try {
+        this.sleepTo(deadlineNs);
+        fn();
+      } finally {
+        this.chain--;
+      }
+      return;
+    }
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
-      const left = deadlineNs - this.clock.nowNs();
-      if (left > 0n) Atomics.wait(this.cell, 0, 0, Number(left) / 1e6);
+      this.lastTurnNs = this.clock.nowNs();
+      this.sleepTo(deadlineNs);
       fn();
     });
+  }
+
+  private sleepTo(deadlineNs: bigint): void {
+    const left = deadlineNs - this.clock.nowNs();
+    if (left > 0n) Atomics.wait(this.cell, 0, 0, Number(left) / 1e6);
   }
 
   cancel(): void {

@@ -145,7 +145,8 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       transport,
       clock: monotonicClock,
       wall: systemWallClock,
-      sleeper: new PreciseSleeper(monotonicClock),
+      // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
+      sleeper: new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
       start,
       durationSec: req.durationSec,
     });

@@ -77,3 +77,54 @@ test('PreciseSleeper: a far deadline goes through a timer first (the loop is nev
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(calls, 1, 'cancel clears the timer too');
 });
+
+test('PreciseSleeper with turnEveryNs: packets due within the turn interval run in a row without a turn, then the loop turns again', async () => {
+  const clock = new ManualClock(0n);
+  const sleeper = new PreciseSleeper(clock, 25_000_000n, 10_000_000n, 20_000_000n);
+  const afterTurn: number[] = [];
+  let insideUntil = false;
+  // a 5 ms sender: each callback moves the fake clock to its deadline and asks for the next packet
+  let n = 0;
+  const tick = () => {
+    if (!insideUntil) afterTurn.push(n); // called from the event loop, not from within until()
+    n++;
+    if (n < 10) {
+      const due = BigInt(n) * 5_000_000n;
+      clock.set(due); // the deadline has come (no real sleeping in a unit test)
+      insideUntil = true;
+      sleeper.until(due, tick);
+      insideUntil = false;
+    }
+  };
+  sleeper.until(0n, tick);
+  assert.equal(n, 0, 'the first packet waits for a turn');
+  for (let i = 0; i < 10 && n < 10; i++) await turn();
+  assert.equal(n, 10);
+  // turns at 0, 20 and 40 ms: the packets due less than 20 ms after a turn go in a row
+  assert.deepEqual(afterTurn, [0, 4, 8]);
+});
+
+test('PreciseSleeper without turnEveryNs (live sources): a turn before every packet', async () => {
+  const clock = new ManualClock(0n);
+  const sleeper = new PreciseSleeper(clock);
+  let insideUntil = false;
+  let n = 0;
+  let fromUntil = 0;
+  const tick = () => {
+    if (insideUntil) fromUntil++;
+    n++;
+    if (n < 5) {
+      clock.advance(5_000_000n);
+      insideUntil = true;
+      sleeper.until(clock.nowNs(), tick);
+      insideUntil = false;
+    }
+  };
+  sleeper.until(0n, tick);
+  for (let i = 0; i < 5; i++) {
+    const before = n;
+    await turn();
+    assert.equal(n - before, 1, 'one packet per turn');
+  }
+  assert.equal(fromUntil, 0);
+});
