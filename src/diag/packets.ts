@@ -16,6 +16,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { runProgram } from '../os/run';
 import { parseSdpStream } from '../sdp/parse';
 import type { DiagReport, Finding } from './report';
@@ -128,9 +129,15 @@ export async function capturePackets(o: CapturePacketsOptions): Promise<DiagRepo
     const z = await investigateSilence(o, main, snap, durationSec);
     return { check: ID, findings: [...findings, ...z.findings], conclusion: z.conclusion, data: { socket: socketInfo, durationSec, snapshot: snap, ...z.data } };
   }
-  findings.push(...packetFindings(snap, { port: o.port, durationSec, kernelDrops: drops, recvBufferBytes: main.recvBufferBytes, group: o.group }));
+  findings.push(...packetFindings(snap, { port: o.port, durationSec, kernelDrops: drops, recvBufferBytes: main.recvBufferBytes, group: o.group, localAddress: o.bind && o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined, lanAddresses: lanAddresses() }));
   const conclusion = findings.find((f) => f.severity === 'problem')?.title;
   return { check: ID, findings, ...(conclusion ? { conclusion } : {}), data: { socket: socketInfo, durationSec, snapshot: snap, table: packetTable(snap) } };
+}
+
+/** This machine's first non-internal IPv4 and IPv6 addresses (for the c= line of a suggested SDP). */
+function lanAddresses(): { 4?: string; 6?: string } {
+  const all = Object.values(networkInterfaces()).flatMap((l) => l ?? []).filter((a) => !a.internal);
+  return { 4: all.find((a) => a.family === 'IPv4')?.address, 6: all.find((a) => a.family === 'IPv6' && !a.address.startsWith('fe80'))?.address };
 }
 
 function bindFailure(port: number, e: unknown): Finding {
@@ -179,7 +186,7 @@ function pct(x: number): string {
 }
 
 /** Findings for a capture in which something arrived (pure). */
-export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationSec: number; kernelDrops?: number | null; recvBufferBytes?: number | null; group?: string }): Finding[] {
+export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationSec: number; kernelDrops?: number | null; recvBufferBytes?: number | null; group?: string; localAddress?: string; lanAddresses?: { 4?: string; 6?: string } }): Finding[] {
   const f: Finding[] = [];
   const rtpSenders = s.senders.filter((x) => x.rtp > 0);
   f.push({
@@ -214,7 +221,14 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
       fix: 'players take one stream (usually the first) or mix them badly: stop the extra sender, or give each stream its own port; rtpcast play --source ADDRESS picks one sender',
     });
   }
-  for (const st of s.streams) f.push(...streamFindings(st, s.streams.length > 1));
+  for (const st of s.streams) {
+    f.push(...streamFindings(st, s.streams.length > 1));
+    const v6 = st.sender.startsWith('[');
+    const loopback = /^(127\.|\[::1\])/.test(st.sender);
+    const here = loopback ? (v6 ? '::1' : '127.0.0.1') : (ctx.lanAddresses?.[v6 ? 6 : 4] ?? (v6 ? '::1' : '127.0.0.1'));
+    const need = sdpNeededFinding(st, { port: ctx.port, address: ctx.group ?? ctx.localAddress ?? here, several: s.streams.length > 1 });
+    if (need) f.push(need);
+  }
   const anyRtcp = s.senders.some((x) => x.rtcp > 0) || s.rtcpPort.valid > 0;
   if (anyRtcp) {
     f.push({ id: `${ID}.rtcp`, severity: 'ok', title: `RTCP: ${s.senders.reduce((n, x) => n + x.rtcp, 0)} on the RTP port, ${s.rtcpPort.valid} on port ${ctx.port + 1}`, detail: s.streams.map((x) => `${x.ssrcHex}: ${x.rtcpSenderReports} sender reports${x.bye ? ', BYE' : ''}`).join('\n') || undefined });
@@ -248,6 +262,48 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
     }
   }
   return f;
+}
+
+/**
+ * The SDP that describes a stream guessed from its traffic (pure): L16 with its rate and channels,
+ * or Opus (always opus/48000/2, RFC 7587); null when the codec could not be told.
+ */
+export function suggestedSdp(st: Pick<StreamSnapshot, 'payloadType' | 'codec' | 'packetMs'>, o: { port: number; address: string }): string | null {
+  const c = st.codec;
+  const enc = c.encoding.toLowerCase();
+  let rtpmap: string;
+  const extra: string[] = [];
+  if (enc === 'l16' && c.channels) rtpmap = `L16/${c.clockRate}/${c.channels}`;
+  else if (enc === 'opus') {
+    rtpmap = 'opus/48000/2';
+    extra.push(`a=fmtp:${st.payloadType} stereo=1; sprop-stereo=1; useinbandfec=1`);
+  } else return null;
+  const v = o.address.includes(':') ? 'IP6' : 'IP4';
+  const mc = /^(22[4-9]|23\d)\./.test(o.address);
+  const ptime = st.packetMs && st.packetMs > 0 ? [`a=ptime:${Number(st.packetMs.toFixed(2))}`] : [];
+  return [
+    'v=0', `o=- 0 0 IN ${v} ${o.address}`, 's=rtpcast diag packets', `c=IN ${v} ${o.address}${mc ? '/1' : ''}`, 't=0 0', 'a=tool:rtpcast diag',
+    `m=audio ${o.port} RTP/AVP ${st.payloadType}`, `a=rtpmap:${st.payloadType} ${rtpmap}`, ...extra, ...ptime, 'a=recvonly', '',
+  ].join('\r\n');
+}
+
+/**
+ * A dynamic payload type (96-127) without an SDP: no player can know the format (F1, PulseAudio's
+ * module-rtp-send at 48 kHz, VLC's rtp://@:5004). Says so and prints the SDP that fits (pure).
+ */
+export function sdpNeededFinding(st: StreamSnapshot, o: { port: number; address: string; several?: boolean }): Finding | null {
+  if (st.payloadType < 96 || st.payloadType > 127 || st.codec.how === 'sdp' || st.probing) return null;
+  const pre = o.several ? `${st.sender} SSRC ${st.ssrcHex}: ` : '';
+  const sdp = suggestedSdp(st, o);
+  const rtpmap = sdp ? /a=rtpmap:[^\r]*/.exec(sdp)![0] : `a=rtpmap:${st.payloadType} ENCODING/RATE/CHANNELS`;
+  return {
+    id: `${ID}.sdp-needed`, severity: 'warn',
+    title: `${pre}payload type ${st.payloadType} is dynamic and no SDP was given: VLC (rtp://@:${o.port}), ffmpeg and GStreamer cannot know the format; they need an SDP with ${rtpmap}`,
+    detail: sdp
+      ? `The format was guessed from the traffic (${codecName(st)}, ${st.codec.how}). This SDP describes it (save it as stream.sdp):\n${sdp.trimEnd().split('\r\n').join('\n')}`
+      : `The codec could not be told from the traffic (${st.codec.how}): only the sender knows it.`,
+    fix: `${sdp ? 'save the SDP above as stream.sdp and open it: ffplay -nodisp -protocol_whitelist file,udp,rtp -i stream.sdp   (or: cvlc --demux=avformat stream.sdp; rtpcast play --sdp stream.sdp)\n' : ''}best: let the sender write it: rtpcast send ... --sdp stream.sdp; PulseAudio module-rtp-send announces it by SAP: rtpcast play --sap`,
+  };
 }
 
 function streamFindings(st: StreamSnapshot, several: boolean): Finding[] {

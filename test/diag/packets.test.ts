@@ -379,3 +379,22 @@ test('throughput: PacketCounter.add on one core (4 streams, 2 % loss)', (t) => {
   t.diagnostic(`PacketCounter.add: ${added} packets in ${sec.toFixed(2)} s = ${(pps / 1e6).toFixed(2)} M packets/s on one core`);
   assert.ok(pps > 300_000, `only ${pps.toFixed(0)} packets/s`);
 });
+
+test('F1: a dynamic payload type without an SDP -> packets.sdp-needed with the SDP that fits; static types and SDP-known streams say nothing', async () => {
+  const { sdpNeededFinding, suggestedSdp } = await import('../../src/diag/packets');
+  type St = Parameters<typeof sdpNeededFinding>[0];
+  const l16 = { sender: '127.0.0.1:40000', ssrcHex: '0x1234abcd', payloadType: 97, probing: false, packetMs: 5, codec: { encoding: 'L16', clockRate: 48000, channels: 2, how: 'L16 by payload size and rate' } } as unknown as St;
+  const f = sdpNeededFinding(l16, { port: 5004, address: '127.0.0.1' })!;
+  assert.equal(f.id, 'packets.sdp-needed');
+  assert.equal(f.severity, 'warn');
+  assert.equal(f.title, 'payload type 97 is dynamic and no SDP was given: VLC (rtp://@:5004), ffmpeg and GStreamer cannot know the format; they need an SDP with a=rtpmap:97 L16/48000/2');
+  assert.equal(suggestedSdp(l16, { port: 5004, address: '127.0.0.1' }), 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=rtpcast diag packets\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\na=tool:rtpcast diag\r\nm=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L16/48000/2\r\na=ptime:5\r\na=recvonly\r\n');
+  assert.match(f.detail!, /\nm=audio 5004 RTP\/AVP 97\na=rtpmap:97 L16\/48000\/2\n/);
+  assert.match(f.fix!, /-protocol_whitelist file,udp,rtp -i stream\.sdp/);
+  const opus = { ...l16, payloadType: 96, packetMs: 20, codec: { encoding: 'opus', clockRate: 48000, channels: null, how: 'Opus TOC' } } as unknown as St;
+  assert.match(suggestedSdp(opus, { port: 6000, address: '239.1.2.3' })!, /c=IN IP4 239\.1\.2\.3\/1\r\n.*a=rtpmap:96 opus\/48000\/2\r\na=fmtp:96 stereo=1; sprop-stereo=1; useinbandfec=1\r\na=ptime:20\r\n/s);
+  assert.equal(sdpNeededFinding({ ...l16, payloadType: 10 } as St, { port: 5004, address: '127.0.0.1' }), null);
+  assert.equal(sdpNeededFinding({ ...l16, codec: { ...l16.codec, how: 'sdp' } } as St, { port: 5004, address: '127.0.0.1' }), null);
+  const unknown = sdpNeededFinding({ ...l16, codec: { encoding: 'unknown', clockRate: 48000, channels: null, how: 'timestamp rate' } } as unknown as St, { port: 5004, address: '127.0.0.1' })!;
+  assert.match(unknown.detail!, /only the sender knows/);
+});
