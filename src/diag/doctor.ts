@@ -14,7 +14,7 @@ const PRIORITY: RegExp[] = [
   /^port\.(busy|excluded|denied)/,
   /^firewall\.(blocked|program-blocked)/,
   /^packets\.wrong-port/,
-  /^packets\.multicast-(route|join)/,
+  /^packets\.(multicast-(route|join|not-joined)|sap-announced)/,
   /^packets\.raw-pcm/,
   /^packets\.sender-missing/,
   /^packets\.none/,

@@ -20,12 +20,13 @@ import { networkInterfaces } from 'node:os';
 import { runProgram } from '../os/run';
 import { parseSdpStream } from '../sdp/parse';
 import type { DiagReport, Finding } from './report';
-import { fmtAddr, PacketCounter, rateUncertainty, type PacketSnapshot, type StreamSnapshot } from './counter';
+import { fmtAddr, normalizeAddress, PacketCounter, rateUncertainty, type PacketSnapshot, type StreamSnapshot } from './counter';
 import { recommendLatency } from './jitter';
 import { BindError, kernelDrops, nearbyPorts, openListener, parseProcNetIgmp, scanPorts, type Listener, type ScanResult } from './listen';
 import { fmtHz, playbackSpeed, rawPcmFinding } from './wording';
 import { snapRate } from './classify';
 import { checkFirewall } from './firewall';
+import { parseSap, SAP_GROUPS, SAP_PORT, sdpName } from '../sdp/sap';
 
 export { PacketCounter } from './counter';
 export type { PacketSnapshot, StreamSnapshot, SenderSnapshot, PacketCounterOptions } from './counter';
@@ -56,6 +57,8 @@ export interface CapturePacketsOptions {
   scanPorts?: number[];
   /** how long to listen on them (default 2 s) */
   scanSec?: number;
+  /** when nothing arrives and no group was given: join the usual groups (224.0.0.56) on the port and listen for SAP (default true) */
+  multicastProbe?: boolean;
   multicastInterface?: string;
   /** stop early (Ctrl-C): the report covers what arrived */
   signal?: AbortSignal;
@@ -400,7 +403,11 @@ async function investigateSilence(o: CapturePacketsOptions, main: Listener, snap
   }
   // (2) wrong port: nearby and usual ports (port + 1 was listened to already, for RTCP)
   const scanList = o.scanPorts ?? nearbyPorts(o.port, [o.port + 1]);
-  const scan = await scanPorts(scanList, { bind: o.bind, group: o.group, seconds: o.scanSec ?? 2 });
+  const [scan, unjoined] = await Promise.all([
+    scanPorts(scanList, { bind: o.bind, group: o.group, seconds: o.scanSec ?? 2 }),
+    // no group given: is the audio multicast to a group nobody here joined? (F2; PulseAudio and PipeWire send to 224.0.0.56 and announce by SAP)
+    o.group || o.multicastProbe === false || (o.bind && isIPv6(o.bind)) ? Promise.resolve(null) : probeUnjoinedMulticast(o.port, o.scanSec ?? 2),
+  ]);
   // (3) multicast
   let multicast: MulticastCheck | null = null;
   if (o.group) {
@@ -418,8 +425,56 @@ async function investigateSilence(o: CapturePacketsOptions, main: Listener, snap
     }
     multicast = { group: o.group, route, joined: main.joined, joinError: main.joinError, igmpDevices };
   }
-  const z = silenceFindings({ port: o.port, durationSec, firewall, firewallAvailable: true, firewallError, scan, multicast, rtcpPort: snap.rtcpPort });
-  return { ...z, data: { scan, multicast } };
+  const z = silenceFindings({ port: o.port, durationSec, firewall, firewallAvailable: true, firewallError, scan, multicast, rtcpPort: snap.rtcpPort, unjoined });
+  return { ...z, data: { scan, multicast, unjoined } };
+}
+
+/** What a short listen on the usual multicast groups and on SAP found (see probeUnjoinedMulticast). */
+export interface UnjoinedProbe {
+  /** datagrams that arrived on the port only once we joined the group */
+  groups: { group: string; datagrams: number; senders: string[] }[];
+  /** SAP announcements heard: where each announced stream goes */
+  announced: { name: string; origin: string; group: string; port: number; rtpmap: string | null }[];
+}
+
+/** Groups players send to by default: PulseAudio's module-rtp-send and PipeWire's module-rtp-sink (224.0.0.56). */
+export const USUAL_GROUPS = ['224.0.0.56'];
+
+/** Joins the usual groups on `port`, and listens for SAP announcements, for `seconds`. */
+async function probeUnjoinedMulticast(port: number, seconds: number): Promise<UnjoinedProbe> {
+  const groups = new Map<string, { group: string; datagrams: number; senders: Set<string> }>();
+  const announced = new Map<string, UnjoinedProbe['announced'][number]>();
+  const socks: Listener[] = [];
+  for (const group of USUAL_GROUPS) {
+    try {
+      const l = await openListener({ port, group, recvBufferBytes: 1 << 20 }, (_m, r) => {
+        const g = groups.get(group) ?? { group, datagrams: 0, senders: new Set<string>() };
+        g.datagrams++;
+        if (g.senders.size < 8) g.senders.add(`${fmtAddr(normalizeAddress(r.address))}:${r.port}`);
+        groups.set(group, g);
+      });
+      if (l.joined) socks.push(l);
+      else await l.close();
+    } catch { /* port or group unavailable */ }
+  }
+  for (const group of SAP_GROUPS) {
+    try {
+      const l = await openListener({ port: SAP_PORT, group, recvBufferBytes: 1 << 20 }, (m) => {
+        const sap = parseSap(m);
+        if (!sap || sap.deletion) return;
+        const c = /^c=IN IP[46] ([^/\s]+)/m.exec(sap.sdp)?.[1];
+        const mp = /^m=audio (\d+)/m.exec(sap.sdp)?.[1];
+        if (!c || !mp) return;
+        const rtpmap = /^a=rtpmap:(.*)$/m.exec(sap.sdp)?.[1]?.trim() ?? null;
+        announced.set(`${sap.origin}/${sap.msgIdHash}`, { name: sdpName(sap.sdp), origin: sap.origin, group: c, port: Number(mp), rtpmap });
+      });
+      if (l.joined) socks.push(l);
+      else await l.close();
+    } catch { /* SAP port busy (a player listens for SAP): fine */ }
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, seconds * 1000)));
+  await Promise.all(socks.map((l) => l.close()));
+  return { groups: [...groups.values()].map((g) => ({ group: g.group, datagrams: g.datagrams, senders: [...g.senders] })), announced: [...announced.values()] };
 }
 
 /** Findings for "nothing arrived", in the order the causes are checked (pure). */
@@ -432,6 +487,7 @@ export function silenceFindings(i: {
   scan: ScanResult;
   multicast: MulticastCheck | null;
   rtcpPort?: PacketSnapshot['rtcpPort'];
+  unjoined?: UnjoinedProbe | null;
 }): { findings: Finding[]; conclusion: string } {
   const f: Finding[] = [];
   let conclusion: string | undefined;
@@ -489,6 +545,25 @@ export function silenceFindings(i: {
     });
   }
   // (3) multicast
+  const u = i.unjoined;
+  for (const g of u?.groups ?? []) {
+    f.push({
+      id: `${ID}.multicast-not-joined`, severity: 'problem',
+      title: `the audio goes to multicast group ${g.group} port ${i.port} (${g.datagrams} datagrams in ${i.scan.seconds.toFixed(1)} s from ${g.senders.join(', ')}), but nothing here joined the group`,
+      detail: 'A multicast stream reaches a program only when it joins the group; listening on the port alone receives nothing.',
+      fix: `join the group: rtpcast diag packets --group ${g.group} --port ${i.port}; play it with rtpcast play --bind ${g.group} --port ${i.port} (VLC: vlc rtp://@${g.group}:${i.port}); or send unicast to this machine (rtpcast send --dest THIS_HOST_IP:${i.port})`,
+    });
+    conclusion ??= `the stream is multicast to ${g.group}:${i.port} and nothing here joined the group`;
+  }
+  for (const a of u?.announced ?? []) {
+    const here = a.port === i.port;
+    f.push({
+      id: `${ID}.sap-announced`, severity: here || !active.length ? 'problem' : 'info',
+      title: `a sender (${a.origin}) announces "${a.name}" by SAP: it goes to ${a.group}:${a.port}${a.rtpmap ? ` (${a.rtpmap})` : ''}${here ? '' : `, not port ${i.port}`}`,
+      fix: `play the announced stream: rtpcast play --sap "${a.name}"; check it: rtpcast diag packets --group ${a.group} --port ${a.port}`,
+    });
+    conclusion ??= `the sender announces its stream by SAP at ${a.group}:${a.port}: join that group (rtpcast play --sap "${a.name}")`;
+  }
   const m = i.multicast;
   if (m) {
     if (m.route && !m.route.ok) {
@@ -504,6 +579,12 @@ export function silenceFindings(i: {
       f.push({ id: `${ID}.multicast-join`, severity: 'ok', title: `joined ${m.group}${m.igmpDevices?.length ? ` on ${m.igmpDevices.join(', ')}` : ''}` });
     }
     f.push({
+      id: `${ID}.multicast-ttl`, severity: 'info',
+      title: `if the sender runs on another machine, its multicast TTL must be at least 1: with TTL 0 the packets never leave the sender`,
+      detail: 'TTL 0 delivers only to receivers on the sending machine itself; each router on the way takes 1 more (rtpcast send --ttl N; PulseAudio module-rtp-send ttl=N; the SDP shows it as c=IN IP4 GROUP/TTL, and rtpcast diag sdp flags /0).',
+      fix: `on the sender: rtpcast send --dest ${m.group}:${i.port} --ttl 1 (check its SDP: rtpcast diag sdp stream.sdp)`,
+    });
+    f.push({
       id: `${ID}.multicast-wifi`, severity: 'info',
       title: 'multicast is often not delivered: Wi-Fi drops or throttles it, and switches with IGMP snooping but no querier stop forwarding after a few minutes',
       detail: 'With IGMP snooping and no querier on the LAN, a group is pruned about 260 s after the last report: audio stops after ~4.5 minutes.',
@@ -511,7 +592,7 @@ export function silenceFindings(i: {
     });
   }
   // (4) the sender (unless its traffic was found elsewhere)
-  const seenElsewhere = active.length > 0 || rtcpOnly.length > 0 || (i.rtcpPort?.datagrams ?? 0) > 0;
+  const seenElsewhere = active.length > 0 || rtcpOnly.length > 0 || (i.rtcpPort?.datagrams ?? 0) > 0 || !!u?.groups.length || !!u?.announced.length;
   if (!seenElsewhere) f.push({
     id: `${ID}.sender-missing`, severity: 'problem',
     title: 'the sender is not running or sends elsewhere',

@@ -319,13 +319,27 @@ test('silence findings: the wrong port is named, multicast is checked, the concl
     scan: { ...scan, active: [] },
     multicast: { group: '239.1.2.3', route: { ok: false, device: null, text: 'RTNETLINK answers: Network is unreachable' }, joined: true, joinError: null, igmpDevices: ['lo'] },
   });
-  assert.deepEqual(ids(q.findings), ['packets.none', 'firewall.blocked', 'packets.nearby-quiet', 'packets.multicast-route', 'packets.multicast-join', 'packets.multicast-wifi', 'packets.sender-missing']);
+  assert.deepEqual(ids(q.findings), ['packets.none', 'firewall.blocked', 'packets.nearby-quiet', 'packets.multicast-route', 'packets.multicast-join', 'packets.multicast-ttl', 'packets.multicast-wifi', 'packets.sender-missing']);
   assert.equal(q.conclusion, 'nft drops udp dport 5000');
   assert.match(q.findings[2].title, /4990-4991, 4994/);
   // RTCP alone on a port: the sender's RTCP port, its RTP goes one below
   const w = silenceFindings({ port: 5000, durationSec: 3, firewall: null, firewallAvailable: false, multicast: null, scan: { ...scan, active: [{ ...scan.active[0], port: 5003, datagrams: 1, kinds: { rtcp: 1 }, payloadTypes: [] }, scan.active[0]] } });
   assert.deepEqual(ids(w.findings), ['packets.none', 'packets.firewall-skipped', 'packets.rtcp-elsewhere', 'packets.wrong-port']);
   assert.equal(w.conclusion, 'the sender sends to port 5002, not 5000');
+});
+
+test('silence findings (F2): multicast to a group nobody joined, and a SAP announcement, are named before "the sender is missing"', () => {
+  const scan = { seconds: 2, listened: [4990], busy: [], active: [] };
+  const z = silenceFindings({ port: 5004, durationSec: 3, firewall: null, firewallAvailable: false, scan, multicast: null, unjoined: { groups: [{ group: '224.0.0.56', datagrams: 400, senders: ['10.0.0.2:40000'] }], announced: [] } });
+  assert.deepEqual(ids(z.findings), ['packets.none', 'packets.firewall-skipped', 'packets.nearby-quiet', 'packets.multicast-not-joined']);
+  assert.equal(z.findings[3].severity, 'problem');
+  assert.match(z.findings[3].title, /^the audio goes to multicast group 224\.0\.0\.56 port 5004 \(400 datagrams in 2\.0 s from 10\.0\.0\.2:40000\), but nothing here joined the group$/);
+  assert.match(z.findings[3].fix!, /rtpcast diag packets --group 224\.0\.0\.56 --port 5004/);
+  assert.equal(z.conclusion, 'the stream is multicast to 224.0.0.56:5004 and nothing here joined the group');
+  const a = silenceFindings({ port: 5004, durationSec: 3, firewall: null, firewallAvailable: false, scan, multicast: null, unjoined: { groups: [], announced: [{ name: 'Living room', origin: '10.0.0.2', group: '224.0.0.56', port: 46000, rtpmap: '127 L16/48000/2' }] } });
+  assert.deepEqual(ids(a.findings), ['packets.none', 'packets.firewall-skipped', 'packets.nearby-quiet', 'packets.sap-announced']);
+  assert.equal(a.findings[3].title, 'a sender (10.0.0.2) announces "Living room" by SAP: it goes to 224.0.0.56:46000 (127 L16/48000/2), not port 5004');
+  assert.match(a.conclusion, /rtpcast play --sap "Living room"/);
 });
 
 test('nearby ports, /proc parsers', () => {
