@@ -59,6 +59,8 @@ export interface CapturePacketsOptions {
   scanSec?: number;
   /** when nothing arrives and no group was given: join the usual groups (224.0.0.56) on the port and listen for SAP (default true) */
   multicastProbe?: boolean;
+  /** how long to listen for SAP announcements then (default 5.5 s: announcers repeat every 5 s) */
+  sapSec?: number;
   multicastInterface?: string;
   /** stop early (Ctrl-C): the report covers what arrived */
   signal?: AbortSignal;
@@ -244,7 +246,7 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
   for (const sd of s.senders) {
     const name = `${fmtAddr(sd.address)}:${sd.port}`;
     if (sd.kind === 'raw-pcm' && sd.rawPcm) f.push(rawPcmFinding(name, sd.rawPcm, ID, ctx.port));
-    if (sd.malformed) {
+    if (sd.malformed && sd.kind !== 'raw-pcm') {
       f.push({
         id: `${ID}.malformed`, severity: 'warn', title: `${sd.malformed} datagrams from ${name} have a broken RTP header`,
         detail: Object.entries(sd.malformedBy).map(([k, n]) => `${k}: ${n}`).join(', ') + '. Receivers drop them: they count as loss.',
@@ -401,13 +403,22 @@ async function investigateSilence(o: CapturePacketsOptions, main: Listener, snap
   } catch (e) {
     firewallError = (e as Error).message;
   }
-  // (2) wrong port: nearby and usual ports (port + 1 was listened to already, for RTCP)
-  const scanList = o.scanPorts ?? nearbyPorts(o.port, [o.port + 1]);
-  const [scan, unjoined] = await Promise.all([
+  // (2) wrong port: nearby and usual ports (port + 1 was listened to already, for RTCP). Only now,
+  // with our own sockets closed, are groups joined: once any socket joins a group, Linux delivers
+  // the group's traffic to every socket bound to the port, and the capture above would have counted
+  // a stream that a receiver without the join never gets.
+  const probing = !o.group && o.multicastProbe !== false && !(o.bind && isIPv6(o.bind));
+  const sap = probing ? await watchSap() : null;
+  const scanList = o.scanPorts ?? nearbyPorts(o.port, [o.port + 1, ...(sap ? [SAP_PORT] : [])]);
+  const [scan, probe] = await Promise.all([
     scanPorts(scanList, { bind: o.bind, group: o.group, seconds: o.scanSec ?? 2 }),
     // no group given: is the audio multicast to a group nobody here joined? (F2; PulseAudio and PipeWire send to 224.0.0.56 and announce by SAP)
-    o.group || o.multicastProbe === false || (o.bind && isIPv6(o.bind)) ? Promise.resolve(null) : probeUnjoinedMulticast(o.port, o.scanSec ?? 2),
+    probing ? probeUnjoinedMulticast(o.port, o.scanSec ?? 2) : Promise.resolve(null),
+    // SAP announcers repeat every 5 s (PulseAudio, PipeWire): listen that long
+    sap ? new Promise((r) => setTimeout(r, (o.sapSec ?? SAP_LISTEN_SEC) * 1000)) : Promise.resolve(),
   ]);
+  const announced = sap ? await sap.stop() : [];
+  const unjoined: UnjoinedProbe | null = probe || sap ? { groups: probe?.groups ?? [], announced } : null;
   // (3) multicast
   let multicast: MulticastCheck | null = null;
   if (o.group) {
@@ -437,26 +448,18 @@ export interface UnjoinedProbe {
   announced: { name: string; origin: string; group: string; port: number; rtpmap: string | null }[];
 }
 
+const SAP_LISTEN_SEC = 5.5;
+
 /** Groups players send to by default: PulseAudio's module-rtp-send and PipeWire's module-rtp-sink (224.0.0.56). */
 export const USUAL_GROUPS = ['224.0.0.56'];
 
-/** Joins the usual groups on `port`, and listens for SAP announcements, for `seconds`. */
-async function probeUnjoinedMulticast(port: number, seconds: number): Promise<UnjoinedProbe> {
-  const groups = new Map<string, { group: string; datagrams: number; senders: Set<string> }>();
+/**
+ * Listens for SAP announcements (RFC 2974; PulseAudio and PipeWire announce every 5 s) on both SAP
+ * groups while the capture runs; `stop()` returns what was announced.
+ */
+async function watchSap(): Promise<{ stop(): Promise<UnjoinedProbe['announced']> }> {
   const announced = new Map<string, UnjoinedProbe['announced'][number]>();
   const socks: Listener[] = [];
-  for (const group of USUAL_GROUPS) {
-    try {
-      const l = await openListener({ port, group, recvBufferBytes: 1 << 20 }, (_m, r) => {
-        const g = groups.get(group) ?? { group, datagrams: 0, senders: new Set<string>() };
-        g.datagrams++;
-        if (g.senders.size < 8) g.senders.add(`${fmtAddr(normalizeAddress(r.address))}:${r.port}`);
-        groups.set(group, g);
-      });
-      if (l.joined) socks.push(l);
-      else await l.close();
-    } catch { /* port or group unavailable */ }
-  }
   for (const group of SAP_GROUPS) {
     try {
       const l = await openListener({ port: SAP_PORT, group, recvBufferBytes: 1 << 20 }, (m) => {
@@ -472,9 +475,33 @@ async function probeUnjoinedMulticast(port: number, seconds: number): Promise<Un
       else await l.close();
     } catch { /* SAP port busy (a player listens for SAP): fine */ }
   }
+  return {
+    async stop() {
+      await Promise.all(socks.map((l) => l.close()));
+      return [...announced.values()];
+    },
+  };
+}
+
+/** Joins the usual groups on `port` for `seconds`: does the stream arrive only through a join? */
+async function probeUnjoinedMulticast(port: number, seconds: number): Promise<Pick<UnjoinedProbe, 'groups'>> {
+  const groups = new Map<string, { group: string; datagrams: number; senders: Set<string> }>();
+  const socks: Listener[] = [];
+  for (const group of USUAL_GROUPS) {
+    try {
+      const l = await openListener({ port, group, recvBufferBytes: 1 << 20 }, (_m, r) => {
+        const g = groups.get(group) ?? { group, datagrams: 0, senders: new Set<string>() };
+        g.datagrams++;
+        if (g.senders.size < 8) g.senders.add(`${fmtAddr(normalizeAddress(r.address))}:${r.port}`);
+        groups.set(group, g);
+      });
+      if (l.joined) socks.push(l);
+      else await l.close();
+    } catch { /* port or group unavailable */ }
+  }
   await new Promise((r) => setTimeout(r, Math.max(0, seconds * 1000)));
   await Promise.all(socks.map((l) => l.close()));
-  return { groups: [...groups.values()].map((g) => ({ group: g.group, datagrams: g.datagrams, senders: [...g.senders] })), announced: [...announced.values()] };
+  return { groups: [...groups.values()].map((g) => ({ group: g.group, datagrams: g.datagrams, senders: [...g.senders] })) };
 }
 
 /** Findings for "nothing arrived", in the order the causes are checked (pure). */
