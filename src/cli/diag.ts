@@ -117,7 +117,7 @@ export function diagCommand(): Command {
       });
 
   packetsLike('packets', 'count what arrives on a port, per sender and SSRC: loss, jitter, drift, non-RTP traffic; if nothing arrives, why');
-  packetsLike('jitter', 'measure jitter and loss and recommend a playout latency (and whether Opus FEC helps)', (id) => id.startsWith('jitter.') || id === 'packets.none' || id === 'packets.summary');
+  packetsLike('jitter', 'measure jitter and loss and recommend a playout latency (and whether Opus FEC helps)', (id) => id.startsWith('jitter.') || id === 'packets.none' || id === 'packets.summary' || id === 'packets.loss');
 
   diag
     .command('format')

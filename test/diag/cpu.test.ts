@@ -66,8 +66,9 @@ test('a CPU quota below what the encoder needs: the figures scale, the encoder c
   assert.equal(rec.severity, 'problem');
   assert.match(rec.title, /cannot encode Opus in real time \(0\.70x/);
   assert.match(rec.fix!, /--codec l16/);
-  // no quota, but the wall clock says the core is taken (another program): the wall figure decides
-  const busy = cpuFindings([{ ...c10, wallRealTimeFactor: 0.5 }, { ...c0, wallRealTimeFactor: 2 }], machine);
-  assert.match(busy.find((x) => x.id === 'cpu.opus-encode-c10')!.title, /limited by what the wall clock showed/);
-  assert.equal(busy.find((x) => x.id === 'cpu.recommend')?.severity, 'problem');
+  // no quota, the wall clock slow while measuring (a shared machine): reported, but CPU time decides
+  const busy = cpuFindings([{ ...c10, wallRealTimeFactor: 20 }, { ...c0, wallRealTimeFactor: 200 }], machine);
+  assert.equal(busy.find((x) => x.id === 'cpu.opus-encode-c10')!.title, 'Opus c10: 70x real time, 1.4% of one core per stream (by the wall clock 20x while measuring: other programs took the core)');
+  assert.equal(busy.find((x) => x.id === 'cpu.opus-encode-c0')!.title, 'Opus c0: 240x real time, 0.4% of one core per stream');
+  assert.equal(busy.find((x) => x.id === 'cpu.recommend')?.severity, 'ok');
 });
