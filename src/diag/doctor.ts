@@ -72,6 +72,8 @@ export interface DoctorOptions {
   durationSec: number;
   /** receiver: ports, firewall, what arrives; sender: capture devices and CPU */
   side: 'receiver' | 'sender';
+  /** the stream's SDP (text), as the receiver has it */
+  sdp?: string;
 }
 
 const LEVEL_SECONDS = 2;
@@ -84,7 +86,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DiagReport> {
     reports.push(await checkFirewall(o.port));
     // a port we could not bind cannot be listened on: skip the capture then
     if (!reports[0].findings.some((f) => f.severity === 'problem' && f.id !== 'port.privileged')) {
-      reports.push(await capturePackets({ port: o.port, durationSec: o.durationSec }));
+      reports.push(await capturePackets({ port: o.port, durationSec: o.durationSec, sdp: o.sdp }));
     }
   } else {
     const list = await listCaptureDevices();
