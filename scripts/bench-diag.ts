@@ -1,0 +1,256 @@
+/**
+ * Benchmark: `rtpcast diag packets` (through the CLI, as users run it) against tshark counting the
+ * SAME datagrams in the SAME run, on loopback, at increasing packet rates.
+ *
+ * Per rate: G generator processes (Python: cheaper per datagram than Node's dgram; one connected UDP socket each, 172-byte RTP packets, PT 0,
+ * one SSRC each) send for S seconds; `rtpcast diag packets --json` listens on the port; tshark
+ * captures `udp port P` on lo with `-z rtp,streams`. Both run under /usr/bin/time for their CPU
+ * time. Reported: packets sent (the generators' successful sends), counted by diag, missed by diag
+ * (sent - counted) next to the kernel's drop count for diag's socket (/proc/net/udp "drops", which
+ * diag reads itself) and the host's Udp RcvbufErrors delta (/proc/net/snmp); counted and dropped by
+ * tshark; CPU per packet of each; and the highest rate each counted without a miss.
+ *
+ * Usage: node dist/scripts/bench-diag.js [--rates 50000,100000,150000,200000] [--seconds 3]
+ *        [--generators 2] [--port 28400] [--no-doc]
+ * Writes its section of docs/BENCHMARKS.md (<!-- bench-diag:start --> ... end) unless --no-doc.
+ * Needs tshark (DEBIAN_FRONTEND=noninteractive apt-get install -y tshark) and root or the
+ * wireshark group to capture on lo.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../src/util/atomic-write';
+import { markdownTable, replaceSection, textTable } from './bench-lib';
+
+const START = '<!-- bench-diag:start -->';
+const END = '<!-- bench-diag:end -->';
+const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
+
+/**
+ * The generator, in Python: a send() on a connected socket costs about 1-2 µs there against 5-10 µs
+ * for Node's dgram (one request object and callback per datagram), so one process makes 100k/s
+ * without taking the core the receivers need. Paced in 1 ms steps from the start time (no spin).
+ * argv: port pps seconds ssrc. Prints {"sent":N,"errors":N,"sec":S}.
+ */
+const GENERATOR = `
+import json, socket, struct, sys, time
+port, pps, seconds, ssrc = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+s.connect(("127.0.0.1", port))
+total = round(pps * seconds)
+pad = bytes(160)
+i = ok = err = 0
+t0 = time.monotonic()
+while i < total:
+    due = min(total, int((time.monotonic() - t0) * pps))
+    while i < due:
+        try:
+            s.send(struct.pack("!BBHII", 0x80, 0, i & 0xFFFF, (i * 160) & 0xFFFFFFFF, ssrc) + pad)
+            ok += 1
+        except OSError:
+            err += 1
+        i += 1
+    if i < total:
+        time.sleep(0.001)
+print(json.dumps({"sent": ok, "errors": err, "sec": time.monotonic() - t0}), flush=True)
+`;
+
+interface Args { rates: number[]; seconds: number; /** 0: one per 50k packets/s */ generators: number; port: number; doc: boolean; docPath: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rates: [50_000, 100_000, 150_000, 200_000], seconds: 3, generators: 0, port: 28400, doc: true, docPath: resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--rates': a.rates = v.split(',').map(Number); i++; break;
+      case '--seconds': a.seconds = Number(v); i++; break;
+      case '--generators': a.generators = Number(v); i++; break;
+      case '--port': a.port = Number(v); i++; break;
+      case '--no-doc': a.doc = false; break;
+      default: throw new Error(`unknown option ${argv[i]} (see the comment at the top of scripts/bench-diag.ts)`);
+    }
+  }
+  if (a.rates.some((r) => !(r > 0)) || !(a.seconds > 0) || !(a.generators >= 0)) throw new Error('--rates and --seconds must be positive');
+  return a;
+}
+
+interface Child { p: ChildProcess; out: string; err: string; done: Promise<number | null> }
+
+function run(argv: string[]): Child {
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const c: Child = { p, out: '', err: '', done: Promise.resolve(null) };
+  p.stdout!.on('data', (b: Buffer) => (c.out += b.toString()));
+  p.stderr!.on('data', (b: Buffer) => (c.err = (c.err + b.toString()).slice(-65536)));
+  c.done = new Promise((r) => p.on('close', (code) => r(code)));
+  return c;
+}
+
+function kill(c: Child, sig: NodeJS.Signals): void {
+  try { process.kill(-c.p.pid!, sig); } catch { /* gone */ }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what} did not finish within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+function udpSnmp(): { rcvbufErrors: number; inErrors: number } {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const head = lines[0].split(/\s+/);
+  const vals = lines[1].split(/\s+/).map(Number);
+  return { rcvbufErrors: vals[head.indexOf('RcvbufErrors')], inErrors: vals[head.indexOf('InErrors')] };
+}
+
+function portBound(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  return readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex.trim()));
+}
+
+/** tshark's `-z rtp,streams` packet total, and its own capture statistics from stderr. */
+export function parseTshark(stdout: string, stderr: string): { packets: number; captured: number | null; dropped: number } {
+  let packets = 0;
+  const re = /0x[0-9A-Fa-f]+\s+.+?\s+(\d+)\s+-?\d+\s+\(-?[\d.]+%\)/;
+  for (const line of stdout.split('\n')) {
+    const m = re.exec(line);
+    if (m) packets += Number(m[1]);
+  }
+  const captured = /(\d+) packets? captured/.exec(stderr);
+  let dropped = 0;
+  for (const m of stderr.matchAll(/(\d+) packets? dropped/g)) dropped += Number(m[1]);
+  return { packets, captured: captured ? Number(captured[1]) : null, dropped };
+}
+
+interface Row {
+  target: number;
+  sent: number;
+  sendRate: number;
+  diagCounted: number;
+  diagKernelDrops: number | null;
+  snmpRcvbufErrors: number;
+  diagCpuSec: number;
+  tsharkCounted: number;
+  tsharkDropped: number;
+  tsharkCpuSec: number;
+}
+
+async function oneRate(a: Args, pps: number): Promise<Row> {
+  const generators = pps === 0 ? 0 : a.generators || Math.max(1, Math.ceil(pps / 50_000));
+  const port = a.port;
+  if (portBound(port)) throw new Error(`UDP port ${port} is in use: pick another with --port`);
+  // diag listens until the generators are done, then is stopped like Ctrl-C (it reports what arrived)
+  const listen = a.seconds + 60;
+  const diag = run(['/usr/bin/time', '-f', 'TIME %U %S %e', process.execPath, CLI, 'diag', 'packets', '--port', String(port), '--duration', String(listen), '--json']);
+  for (let i = 0; i < 100 && !portBound(port); i++) await sleep(50);
+  if (!portBound(port)) throw new Error(`diag packets did not bind ${port}:\n${diag.err}`);
+  const tshark = run(['/usr/bin/time', '-f', 'TIME %U %S %e', 'tshark', '-i', 'lo', '-f', `udp dst port ${port}`, '-q', '-n', '-B', '64', '-d', `udp.port==${port},rtp`, '-z', 'rtp,streams', '-a', 'duration:120']);
+  for (let i = 0; i < 400 && !/Capturing on/.test(tshark.err); i++) await sleep(50);
+  if (!/Capturing on/.test(tshark.err)) {
+    kill(tshark, 'SIGKILL');
+    kill(diag, 'SIGKILL');
+    throw new Error(`tshark did not start capturing (needs root or the wireshark group; install: DEBIAN_FRONTEND=noninteractive apt-get install -y tshark):\n${tshark.err}`);
+  }
+  await sleep(300);
+  const snmp0 = udpSnmp();
+  const gens = Array.from({ length: generators }, (_, g) => run(['python3', '-c', GENERATOR, String(port), String(pps / generators), String(a.seconds), String(0xd1a60000 + g)]));
+  if (generators) await within(Promise.all(gens.map((g) => g.done)), (a.seconds + 30) * 1000, 'the generators');
+  else await sleep(a.seconds * 1000);
+  await sleep(300);
+  const snmp1 = udpSnmp();
+  kill(tshark, 'SIGINT');
+  kill(diag, 'SIGINT');
+  await within(diag.done, 60_000, 'diag packets');
+  await within(tshark.done, 30_000, 'tshark').catch((e) => {
+    kill(tshark, 'SIGKILL');
+    throw e;
+  });
+  const json = <T>(c: Child, what: string): T => {
+    try {
+      return JSON.parse(c.out) as T;
+    } catch {
+      throw new Error(`${what} printed no JSON:\n${c.out.slice(0, 2000)}\n${c.err.slice(-2000)}`);
+    }
+  };
+  const g = gens.map((x) => json<{ sent: number; errors: number; sec: number }>(x, 'a generator'));
+  const sent = g.reduce((n, x) => n + x.sent, 0);
+  const sec = Math.max(a.seconds, ...g.map((x) => x.sec));
+  const report = json<{ data: { socket: { kernelDrops: number | null }; snapshot: { datagrams: number } } }>(diag, 'diag packets');
+  const times = (s: string) => {
+    const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(s);
+    return m ? Number(m[1]) + Number(m[2]) : NaN;
+  };
+  const ts = parseTshark(tshark.out, tshark.err);
+  return {
+    target: pps, sent, sendRate: sent / sec,
+    diagCounted: report.data.snapshot.datagrams, diagKernelDrops: report.data.socket.kernelDrops,
+    snmpRcvbufErrors: snmp1.rcvbufErrors - snmp0.rcvbufErrors,
+    diagCpuSec: times(diag.err),
+    tsharkCounted: ts.packets, tsharkDropped: ts.dropped, tsharkCpuSec: times(tshark.err),
+  };
+}
+
+function fmtK(n: number): string {
+  return `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k`;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const py = spawnSync('python3', ['--version'], { timeout: 20_000 });
+  if (py.error || py.status !== 0) throw new Error('python3 not found (the packet generator): apt-get install python3');
+  const t = spawnSync('tshark', ['--version'], { timeout: 20_000 });
+  if (t.error || t.status !== 0) throw new Error('tshark not found: DEBIAN_FRONTEND=noninteractive apt-get install -y tshark');
+  process.stderr.write('idle run (no traffic): the CPU each tool spends starting and listening ...\n');
+  const idle = await oneRate(a, 0);
+  process.stderr.write(`  idle CPU: diag ${idle.diagCpuSec.toFixed(2)} s, tshark ${idle.tsharkCpuSec.toFixed(2)} s\n`);
+  const rows: Row[] = [];
+  for (const r of a.rates) {
+    process.stderr.write(`rate ${r} packets/s ...\n`);
+    const row = await oneRate(a, r);
+    rows.push(row);
+    process.stderr.write(`  sent ${row.sent} (${fmtK(row.sendRate)}/s), diag ${row.diagCounted} (kernel drops ${row.diagKernelDrops}), tshark ${row.tsharkCounted} (dropped ${row.tsharkDropped}), CPU diag ${row.diagCpuSec.toFixed(2)} s, tshark ${row.tsharkCpuSec.toFixed(2)} s\n`);
+    await sleep(500);
+  }
+  const head = ['target pkt/s', 'sent', 'send rate', 'diag counted', 'diag missed', 'kernel drops (diag socket)', 'host RcvbufErrors', 'tshark counted', 'tshark missed', 'diag CPU µs/pkt', 'tshark CPU µs/pkt', 'tshark/diag CPU'];
+  const perPkt = (cpu: number, idleCpu: number, n: number) => (Math.max(0, cpu - idleCpu) / Math.max(1, n)) * 1e6;
+  const body = rows.map((r) => {
+    const dUs = perPkt(r.diagCpuSec, idle.diagCpuSec, r.diagCounted);
+    const tUs = perPkt(r.tsharkCpuSec, idle.tsharkCpuSec, r.tsharkCounted);
+    return [fmtK(r.target), String(r.sent), `${fmtK(r.sendRate)}/s`, String(r.diagCounted), String(r.sent - r.diagCounted), String(r.diagKernelDrops ?? '?'), String(r.snmpRcvbufErrors), String(r.tsharkCounted), String(r.sent - r.tsharkCounted), dUs.toFixed(2), tUs.toFixed(2), `${(tUs / dUs).toFixed(2)}x`];
+  });
+  const clean = (counted: (r: Row) => number) => rows.filter((r) => r.sent > 0 && counted(r) === r.sent && r.sendRate >= 0.95 * r.target).map((r) => r.sendRate);
+  const maxDiag = Math.max(0, ...clean((r) => r.diagCounted));
+  const maxTshark = Math.max(0, ...clean((r) => r.tsharkCounted));
+  const at100 = rows.find((r) => r.target === 100_000);
+  const summary = [
+    `- highest rate counted without a miss: **diag packets ${maxDiag ? `${fmtK(maxDiag)}/s` : 'none'}**, tshark ${maxTshark ? `${fmtK(maxTshark)}/s` : 'none'} (ratio diag/tshark ${maxTshark ? (maxDiag / maxTshark).toFixed(2) : '-'})`,
+    at100 ? `- at 100k packets/s: diag counted ${at100.diagCounted} of ${at100.sent} (missed ${at100.sent - at100.diagCounted}, kernel drops on its socket ${at100.diagKernelDrops ?? '?'}); CPU per packet diag ${perPkt(at100.diagCpuSec, idle.diagCpuSec, at100.diagCounted).toFixed(2)} µs vs tshark ${perPkt(at100.tsharkCpuSec, idle.tsharkCpuSec, at100.tsharkCounted).toFixed(2)} µs` : '',
+    '- "missed" = sent - counted; every miss of diag shows in the kernel drop count of its socket (diag reports that count itself and warns), so a count is never silently short.',
+  ].filter(Boolean);
+  const md = [
+    '## `rtpcast diag packets` against tshark: packets per second counted',
+    '',
+    `Same run, same datagrams: generator processes send 172-byte RTP packets to 127.0.0.1:${a.port} for ${a.seconds} s per rate; \`rtpcast diag packets --json\` (the CLI) listens on the port while tshark captures it on lo (\`-z rtp,streams\`, 64 MB buffer). CPU from /usr/bin/time (user + system) of each, minus the same tool's CPU in an idle run without traffic (start-up and listening: diag ${idle.diagCpuSec.toFixed(2)} s, tshark ${idle.tsharkCpuSec.toFixed(2)} s), divided by the packets it counted. One generator (Python, a connected socket) per 50k packets/s, paced in 1 ms steps; diag is stopped with SIGINT (as Ctrl-C) when the generators are done and reports what arrived. Machine: ${cpus().length} x ${cpus()[0]?.model?.trim()}, Linux ${release()}, Node ${process.version}; shared with other jobs, so absolute numbers vary between runs; the ratios in the same run are the point. Re-run: \`npm run bench:diag\`.`,
+    '',
+    markdownTable(head, body),
+    '',
+    ...summary,
+  ].join('\n');
+  process.stdout.write(`${textTable(head, body)}\n\n${summary.join('\n')}\n`);
+  if (a.doc) {
+    const doc = readFileSync(a.docPath, 'utf8');
+    writeFileAtomic(a.docPath, replaceSection(doc, START, END, md));
+    process.stderr.write(`wrote ${a.docPath}\n`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench-diag: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
