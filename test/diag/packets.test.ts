@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PacketCounter, packetFindings, packetTable, silenceFindings } from '../../src/diag/packets';
 import { opusTocSamples, readRtpHeader, RTP_HEADER_ERRORS, type RtpHeaderFields } from '../../src/diag/counter';
 import { recommendLatency } from '../../src/diag/jitter';
-import { nearbyPorts, parseProcNetIgmp, parseProcNetUdpDrops } from '../../src/diag/listen';
+import { defaultRecvBuffer, nearbyPorts, parseProcNetIgmp, parseProcNetUdpDrops } from '../../src/diag/listen';
 import { parseRtp } from '../../src/rtp/parse';
 import { opusPacketSamples } from '../../src/codec/opus-wasm';
 import { RtpStreamStats, type StreamStats } from '../../src/rtp/stats';
@@ -411,4 +411,11 @@ test('F1: a dynamic payload type without an SDP -> packets.sdp-needed with the S
   assert.equal(sdpNeededFinding({ ...l16, codec: { ...l16.codec, how: 'sdp' } } as St, { port: 5004, address: '127.0.0.1' }), null);
   const unknown = sdpNeededFinding({ ...l16, codec: { encoding: 'unknown', clockRate: 48000, channels: null, how: 'timestamp rate' } } as unknown as St, { port: 5004, address: '127.0.0.1' })!;
   assert.match(unknown.detail!, /only the sender knows/);
+});
+
+test('receive buffer: as much as net.core.rmem_max allows, between 8 and 64 MiB', () => {
+  assert.equal(defaultRecvBuffer('212992\n'), 8 << 20);
+  assert.equal(defaultRecvBuffer('33554432\n'), 32 << 20);
+  assert.equal(defaultRecvBuffer('1073741824'), 64 << 20);
+  assert.equal(defaultRecvBuffer(null), 8 << 20);
 });
