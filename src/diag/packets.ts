@@ -607,8 +607,8 @@ export function silenceFindings(i: {
     }
     f.push({
       id: `${ID}.multicast-ttl`, severity: 'info',
-      title: `if the sender runs on another machine, its multicast TTL must be at least 1: with TTL 0 the packets never leave the sender`,
-      detail: 'TTL 0 delivers only to receivers on the sending machine itself; each router on the way takes 1 more (rtpcast send --ttl N; PulseAudio module-rtp-send ttl=N; the SDP shows it as c=IN IP4 GROUP/TTL, and rtpcast diag sdp flags /0).',
+      title: `if the sender runs on another machine, its multicast TTL must be at least 1: TTL 0 means "this host only"`,
+      detail: 'With TTL 0 routers drop the packets and most systems do not send them out at all; each router on the way takes 1 more (rtpcast send --ttl N; PulseAudio module-rtp-send ttl=N; the SDP shows it as c=IN IP4 GROUP/TTL, and rtpcast diag sdp flags /0).',
       fix: `on the sender: rtpcast send --dest ${m.group}:${i.port} --ttl 1 (check its SDP: rtpcast diag sdp stream.sdp)`,
     });
     f.push({

@@ -207,7 +207,7 @@ test('F2: multicast TTL 0: diag sdp flags the sender\'s c=GROUP/0; with nothing 
     assert.equal(s.code, 1);
     const z0 = finding(s.report, 'sdp.c-ttl-zero');
     assert.equal(z0.severity, 'problem');
-    assert.match(z0.title, /TTL 0: the multicast stream never leaves the sending machine/);
+    assert.match(z0.title, /TTL 0: the multicast stream is not meant to leave the sending machine/);
     assert.match(z0.fix!, /rtpcast send --ttl 1/);
     const z = await runDiag(procs, ['packets', '--group', GROUP, '--port', String(PORT), '--duration', '1'], { prefix: ns.exec });
     t.diagnostic(brief(z.report));
@@ -216,7 +216,7 @@ test('F2: multicast TTL 0: diag sdp flags the sender\'s c=GROUP/0; with nothing 
     assert.equal(finding(z.report, 'packets.multicast-route').severity, 'ok');
     assert.equal(finding(z.report, 'packets.multicast-join').severity, 'ok');
     const ttl = finding(z.report, 'packets.multicast-ttl');
-    assert.match(ttl.title, /TTL must be at least 1: with TTL 0 the packets never leave the sender/);
+    assert.match(ttl.title, /TTL must be at least 1: TTL 0 means "this host only"/);
     assert.match(ttl.fix!, new RegExp(`rtpcast send --dest ${GROUP.replace(/\./g, '\\.')}:${PORT} --ttl 1`));
     finding(z.report, 'packets.multicast-wifi');
     finding(z.report, 'packets.sender-missing');
@@ -347,9 +347,13 @@ function makeCpuCgroup(name: string, cores: number): { dir: string; remove(): vo
   mkdirSync(dir);
   const period = 100_000;
   const quota = Math.max(1000, Math.round(cores * period));
+  let enabledCpu = false;
   if (v2) {
     const ctl = readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8');
-    if (!/\bcpu\b/.test(ctl)) writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+cpu');
+    if (!/\bcpu\b/.test(ctl)) {
+      writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+cpu');
+      enabledCpu = true;
+    }
     writeFileSync(join(dir, 'cpu.max'), `${quota} ${period}`);
   } else {
     writeFileSync(join(dir, 'cpu.cfs_period_us'), String(period));
@@ -361,10 +365,13 @@ function makeCpuCgroup(name: string, cores: number): { dir: string; remove(): vo
       for (let i = 0; i < 50; i++) {
         try {
           rmdirSync(dir);
-          return;
+          break;
         } catch {
           spawnSync('sleep', ['0.1']);
         }
+      }
+      if (enabledCpu) {
+        try { writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '-cpu'); } catch { /* another group uses it now: leave it on */ }
       }
     },
   };
