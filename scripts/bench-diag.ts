@@ -22,6 +22,7 @@ import { cpus, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic-write';
 import { defaultRecvBuffer } from '../src/diag/listen';
+import { PacketCounter } from '../src/diag/counter';
 import { markdownTable, replaceSection, textTable } from './bench-lib';
 
 const START = '<!-- bench-diag:start -->';
@@ -58,15 +59,16 @@ while i < total:
 print(json.dumps({"sent": ok, "errors": err, "sec": time.monotonic() - t0}), flush=True)
 `;
 
-interface Args { rates: number[]; seconds: number; /** 0: one per 50k packets/s */ generators: number; port: number; doc: boolean; docPath: string }
+interface Args { rates: number[]; repeat: number; seconds: number; /** 0: one per 50k packets/s */ generators: number; port: number; doc: boolean; docPath: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rates: [50_000, 100_000, 150_000, 200_000], seconds: 3, generators: 0, port: 28400, doc: true, docPath: resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md') };
+  const a: Args = { rates: [50_000, 100_000, 125_000, 150_000], repeat: 2, seconds: 3, generators: 0, port: 28400, doc: true, docPath: resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
       case '--rates': a.rates = v.split(',').map(Number); i++; break;
       case '--seconds': a.seconds = Number(v); i++; break;
+      case '--repeat': a.repeat = Math.max(1, Math.round(Number(v))); i++; break;
       case '--generators': a.generators = Number(v); i++; break;
       case '--port': a.port = Number(v); i++; break;
       case '--no-doc': a.doc = false; break;
@@ -227,6 +229,30 @@ async function bareFloor(a: Args, pps: number): Promise<{ usPerPacket: number; c
   return { usPerPacket: (Math.max(0, busy.cpu - idle.cpu) / Math.max(1, busy.n)) * 1e6, counted: busy.n, sent: busy.sent };
 }
 
+/** CPU µs per datagram of diag's accounting alone (PacketCounter.add, in this process, no sockets). */
+function counterCost(n = 1_000_000): number {
+  const c = new PacketCounter({});
+  const r = { address: '127.0.0.1', port: 5555, family: 'IPv4' as const, size: 172 };
+  const bufs = Array.from({ length: 4096 }, (_, i) => {
+    const p = Buffer.alloc(172);
+    p[0] = 0x80;
+    p.writeUInt32BE(0xc0de, 8);
+    p.writeUInt16BE(i, 2);
+    return p;
+  });
+  const base = process.hrtime.bigint();
+  const t = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const b = bufs[i & 4095];
+    b.writeUInt16BE(i & 0xffff, 2);
+    b.writeUInt32BE((i * 160) >>> 0, 4);
+    c.add(b, r, base + BigInt(i) * 10_000n);
+  }
+  const d = process.cpuUsage(t);
+  if (c.snapshot().streams[0]?.stats.packets !== n) throw new Error('PacketCounter did not count every synthetic packet');
+  return (d.user + d.system) / n;
+}
+
 function fmtK(n: number): string {
   return `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k`;
 }
@@ -241,8 +267,8 @@ async function main(): Promise<void> {
   const idle = await oneRate(a, 0);
   process.stderr.write(`  idle CPU: diag ${idle.diagCpuSec.toFixed(2)} s, tshark ${idle.tsharkCpuSec.toFixed(2)} s\n`);
   const rows: Row[] = [];
-  for (const r of a.rates) {
-    process.stderr.write(`rate ${r} packets/s ...\n`);
+  for (let rep = 0; rep < a.repeat; rep++) for (const r of a.rates) {
+    process.stderr.write(`rate ${r} packets/s (run ${rep + 1} of ${a.repeat}) ...\n`);
     const row = await oneRate(a, r);
     rows.push(row);
     process.stderr.write(`  sent ${row.sent} (${fmtK(row.sendRate)}/s), diag ${row.diagCounted} (kernel drops ${row.diagKernelDrops}), tshark ${row.tsharkCounted} (dropped ${row.tsharkDropped}), CPU diag ${row.diagCpuSec.toFixed(2)} s, tshark ${row.tsharkCpuSec.toFixed(2)} s\n`);
@@ -250,6 +276,7 @@ async function main(): Promise<void> {
   }
   process.stderr.write('bare Node receiver at 100k packets/s (the floor) ...\n');
   const floor = await bareFloor(a, 100_000);
+  const accounting = counterCost();
   const rmemMax = readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const head = ['target pkt/s', 'sent', 'send rate', 'diag counted', 'diag missed', 'kernel drops (diag socket)', 'host RcvbufErrors', 'tshark counted', 'tshark missed', 'diag CPU µs/pkt', 'tshark CPU µs/pkt', 'tshark/diag CPU'];
@@ -259,21 +286,24 @@ async function main(): Promise<void> {
     const tUs = perPkt(r.tsharkCpuSec, idle.tsharkCpuSec, r.tsharkCounted);
     return [fmtK(r.target), String(r.sent), `${fmtK(r.sendRate)}/s`, String(r.diagCounted), String(r.sent - r.diagCounted), String(r.diagKernelDrops ?? '?'), String(r.snmpRcvbufErrors), String(r.tsharkCounted), String(r.sent - r.tsharkCounted), dUs.toFixed(2), tUs.toFixed(2), `${(tUs / dUs).toFixed(2)}x`];
   });
-  const clean = (counted: (r: Row) => number) => rows.filter((r) => r.sent > 0 && counted(r) === r.sent && r.sendRate >= 0.95 * r.target).map((r) => r.sendRate);
-  const maxDiag = Math.max(0, ...clean((r) => r.diagCounted));
-  const maxTshark = Math.max(0, ...clean((r) => r.tsharkCounted));
-  const at100 = rows.find((r) => r.target === 100_000);
+  rows.sort((x, y) => x.target - y.target);
+  // a rate counts as sustained when EVERY run at it reached it (send rate >= 95% of the target) with no miss
+  const sustained = (counted: (r: Row) => number) => Math.max(0, ...a.rates.filter((t) => rows.filter((r) => r.target === t).every((r) => r.sent > 0 && counted(r) === r.sent && r.sendRate >= 0.95 * t)));
+  const anyRun = (counted: (r: Row) => number) => Math.max(0, ...rows.filter((r) => r.sent > 0 && counted(r) === r.sent && r.sendRate >= 0.95 * r.target).map((r) => r.target));
+  const maxDiag = sustained((r) => r.diagCounted);
+  const maxTshark = sustained((r) => r.tsharkCounted);
+  const at100 = rows.filter((r) => r.target === 100_000).sort((x, y) => x.sent - x.diagCounted - (y.sent - y.diagCounted))[0];
   const summary = [
-    `- highest rate counted without a miss: **diag packets ${maxDiag ? `${fmtK(maxDiag)}/s` : 'none'}**, tshark ${maxTshark ? `${fmtK(maxTshark)}/s` : 'none'} (ratio diag/tshark ${maxTshark ? (maxDiag / maxTshark).toFixed(2) : '-'})`,
-    at100 ? `- at 100k packets/s: diag counted ${at100.diagCounted} of ${at100.sent} (missed ${at100.sent - at100.diagCounted}, kernel drops on its socket ${at100.diagKernelDrops ?? '?'}); CPU per packet diag ${perPkt(at100.diagCpuSec, idle.diagCpuSec, at100.diagCounted).toFixed(2)} µs vs tshark ${perPkt(at100.tsharkCpuSec, idle.tsharkCpuSec, at100.tsharkCounted).toFixed(2)} µs` : '',
-    `- the floor: a bare Node UDP receiver (empty message handler, same ${(defaultRecvBuffer() / 1048576).toFixed(0)} MiB buffer request) alone at 100k packets/s: ${floor.usPerPacket.toFixed(2)} µs of CPU per packet, counted ${floor.counted} of ${floor.sent}. diag's own accounting (PacketCounter.add) costs about 0.3 µs of that per packet: the rest is Node's per-datagram price (one JS callback, one Buffer and one rinfo object per datagram; no batch receive API in Node 20).`,
+    `- highest target rate counted without a miss in every run (${a.repeat} per rate): **diag packets ${maxDiag ? `${fmtK(maxDiag)}/s` : 'none'}**, tshark ${maxTshark ? `${fmtK(maxTshark)}/s` : 'none'} (ratio diag/tshark ${maxTshark ? (maxDiag / maxTshark).toFixed(2) : '-'}); in at least one run: diag ${fmtK(anyRun((r) => r.diagCounted))}/s, tshark ${fmtK(anyRun((r) => r.tsharkCounted))}/s`,
+    at100 ? `- best run at 100k packets/s: diag counted ${at100.diagCounted} of ${at100.sent} (missed ${at100.sent - at100.diagCounted}, kernel drops on its socket ${at100.diagKernelDrops ?? '?'}); CPU per packet diag ${perPkt(at100.diagCpuSec, idle.diagCpuSec, at100.diagCounted).toFixed(2)} µs vs tshark ${perPkt(at100.tsharkCpuSec, idle.tsharkCpuSec, at100.tsharkCounted).toFixed(2)} µs` : '',
+    `- the floor: a bare Node UDP receiver (empty message handler, same ${(defaultRecvBuffer() / 1048576).toFixed(0)} MiB buffer request) alone at 100k packets/s: ${floor.usPerPacket.toFixed(2)} µs of CPU per packet, counted ${floor.counted} of ${floor.sent}. diag's own accounting (PacketCounter.add, measured alone on 1M synthetic packets in this run) costs ${accounting.toFixed(2)} µs per packet: the rest is Node's per-datagram price (one JS callback, one Buffer and one rinfo object per datagram; no batch receive API in Node 20).`,
     `- why diag misses where tshark does not: this 2-core machine ran at load ${load} (other jobs) during the run, so a receiver is regularly not scheduled for tens of milliseconds; what carries it through is the receive buffer. diag asks for max(8 MiB, net.core.rmem_max) (here rmem_max = ${rmemMax} bytes, so the kernel grants 2 x ${(Number(rmemMax) / 1048576).toFixed(0)} MiB of truesize, ~80 ms at 100k/s); tshark's capture ring (-B 64) is not bound by rmem_max. With \`sudo sysctl -w net.core.rmem_max=33554432\` diag gets 32 MiB (it asks for up to 64). diag's report says how many datagrams the kernel dropped for its socket (and prints that sysctl), so a count is never silently short.`,
     '- "missed" = sent - counted; every miss of diag shows in the kernel drop count of its socket (diag reports that count itself and warns), so a count is never silently short.',
   ].filter(Boolean);
   const md = [
     '## `rtpcast diag packets` against tshark: packets per second counted',
     '',
-    `Same run, same datagrams: generator processes send 172-byte RTP packets to 127.0.0.1:${a.port} for ${a.seconds} s per rate; \`rtpcast diag packets --json\` (the CLI) listens on the port while tshark captures it on lo (\`-z rtp,streams\`, 64 MB buffer). CPU from /usr/bin/time (user + system) of each, minus the same tool's CPU in an idle run without traffic (start-up and listening: diag ${idle.diagCpuSec.toFixed(2)} s, tshark ${idle.tsharkCpuSec.toFixed(2)} s), divided by the packets it counted. One generator (Python, a connected socket) per 50k packets/s, paced in 1 ms steps; diag is stopped with SIGINT (as Ctrl-C) when the generators are done and reports what arrived. Machine: ${cpus().length} x ${cpus()[0]?.model?.trim()}, Linux ${release()}, Node ${process.version}; shared with other jobs, so absolute numbers vary between runs; the ratios in the same run are the point. Re-run: \`npm run bench:diag\`.`,
+    `Same run, same datagrams: generator processes send 172-byte RTP packets to 127.0.0.1:${a.port} for ${a.seconds} s per rate, each rate ${a.repeat} times (the runs interleaved); \`rtpcast diag packets --json\` (the CLI) listens on the port while tshark captures it on lo (\`-z rtp,streams\`, 64 MB buffer). CPU from /usr/bin/time (user + system) of each, minus the same tool's CPU in an idle run without traffic (start-up and listening: diag ${idle.diagCpuSec.toFixed(2)} s, tshark ${idle.tsharkCpuSec.toFixed(2)} s), divided by the packets it counted. One generator (Python, a connected socket) per 50k packets/s, paced in 1 ms steps; diag is stopped with SIGINT (as Ctrl-C) when the generators are done and reports what arrived. Machine: ${cpus().length} x ${cpus()[0]?.model?.trim()}, Linux ${release()}, Node ${process.version}; shared with other jobs, so absolute numbers vary between runs; the ratios in the same run are the point. Re-run: \`npm run bench:diag\`.`,
     '',
     markdownTable(head, body),
     '',
