@@ -1,6 +1,6 @@
 /**
- * Fault injection: the field failures F1-F9 (../shared/FIELD-NOTES.md, docs/DIAG-FAULTS in the
- * file comment below), each reproduced with real peers and diagnosed THROUGH THE CLI
+ * Fault injection: the field failures F1-F9 (the table in the shared FIELD-NOTES.md), each
+ * reproduced with real peers and diagnosed THROUGH THE CLI
  * (`node dist/src/cli/main.js diag ... --json`), asserting that the report names the cause and the
  * fix. Every scenario is listed here; where another file holds a deeper version it is named.
  *
