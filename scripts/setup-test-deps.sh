@@ -16,6 +16,7 @@ PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins
   iproute2 procps time
   nftables iptables tshark
+  python3
 )
 need=()
 for p in "${PACKAGES[@]}"; do

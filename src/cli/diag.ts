@@ -117,7 +117,7 @@ export function diagCommand(): Command {
       });
 
   packetsLike('packets', 'count what arrives on a port, per sender and SSRC: loss, jitter, drift, non-RTP traffic; if nothing arrives, why');
-  packetsLike('jitter', 'measure jitter and loss and recommend a playout latency (and whether Opus FEC helps)', (id) => id.startsWith('jitter.') || id === 'packets.none' || id === 'packets.summary');
+  packetsLike('jitter', 'measure jitter and loss and recommend a playout latency (and whether Opus FEC helps)', (id) => id.startsWith('jitter.') || id === 'packets.none' || id === 'packets.summary' || id === 'packets.loss');
 
   diag
     .command('format')
@@ -153,9 +153,10 @@ export function diagCommand(): Command {
     .addOption(new Option('-p, --port <port>', 'RTP port').default(5004).argParser(intArg('--port', 1, 65534)))
     .addOption(new Option('-d, --duration <s>', 'how long to listen for packets').default(5).argParser(numberArg('--duration', 0.5, 600)))
     .option('--sender', 'check the sending side (capture sources, CPU) instead of the receiving side (ports, firewall, packets)')
+    .option('--sdp <file>', 'the stream\'s SDP, as the receiver has it (what a dynamic payload type means)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
-    .action(async (o: { port: number; duration: number; sender?: boolean; json?: boolean }) => finish(await runDoctor({ port: o.port, durationSec: o.duration, side: o.sender ? 'sender' : 'receiver' }), !!o.json));
+    .action(async (o: { port: number; duration: number; sender?: boolean; sdp?: string; json?: boolean }) => finish(await runDoctor({ port: o.port, durationSec: o.duration, side: o.sender ? 'sender' : 'receiver', sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined }), !!o.json));
 
   diag.addCommand(devicesCommand('devices'));
   return diag;

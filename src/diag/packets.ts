@@ -16,15 +16,17 @@
  */
 import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { runProgram } from '../os/run';
 import { parseSdpStream } from '../sdp/parse';
 import type { DiagReport, Finding } from './report';
-import { fmtAddr, PacketCounter, rateUncertainty, type PacketSnapshot, type StreamSnapshot } from './counter';
+import { fmtAddr, normalizeAddress, PacketCounter, rateUncertainty, type PacketSnapshot, type StreamSnapshot } from './counter';
 import { recommendLatency } from './jitter';
 import { BindError, kernelDrops, nearbyPorts, openListener, parseProcNetIgmp, scanPorts, type Listener, type ScanResult } from './listen';
 import { fmtHz, playbackSpeed, rawPcmFinding } from './wording';
 import { snapRate } from './classify';
 import { checkFirewall } from './firewall';
+import { parseSap, SAP_GROUPS, SAP_PORT, sdpName } from '../sdp/sap';
 
 export { PacketCounter } from './counter';
 export type { PacketSnapshot, StreamSnapshot, SenderSnapshot, PacketCounterOptions } from './counter';
@@ -55,6 +57,10 @@ export interface CapturePacketsOptions {
   scanPorts?: number[];
   /** how long to listen on them (default 2 s) */
   scanSec?: number;
+  /** when nothing arrives and no group was given: join the usual groups (224.0.0.56) on the port and listen for SAP (default true) */
+  multicastProbe?: boolean;
+  /** how long to listen for SAP announcements then (default 5.5 s: announcers repeat every 5 s) */
+  sapSec?: number;
   multicastInterface?: string;
   /** stop early (Ctrl-C): the report covers what arrived */
   signal?: AbortSignal;
@@ -128,9 +134,15 @@ export async function capturePackets(o: CapturePacketsOptions): Promise<DiagRepo
     const z = await investigateSilence(o, main, snap, durationSec);
     return { check: ID, findings: [...findings, ...z.findings], conclusion: z.conclusion, data: { socket: socketInfo, durationSec, snapshot: snap, ...z.data } };
   }
-  findings.push(...packetFindings(snap, { port: o.port, durationSec, kernelDrops: drops, recvBufferBytes: main.recvBufferBytes, group: o.group }));
+  findings.push(...packetFindings(snap, { port: o.port, durationSec, kernelDrops: drops, recvBufferBytes: main.recvBufferBytes, group: o.group, localAddress: o.bind && o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined, lanAddresses: lanAddresses() }));
   const conclusion = findings.find((f) => f.severity === 'problem')?.title;
   return { check: ID, findings, ...(conclusion ? { conclusion } : {}), data: { socket: socketInfo, durationSec, snapshot: snap, table: packetTable(snap) } };
+}
+
+/** This machine's first non-internal IPv4 and IPv6 addresses (for the c= line of a suggested SDP). */
+function lanAddresses(): { 4?: string; 6?: string } {
+  const all = Object.values(networkInterfaces()).flatMap((l) => l ?? []).filter((a) => !a.internal);
+  return { 4: all.find((a) => a.family === 'IPv4')?.address, 6: all.find((a) => a.family === 'IPv6' && !a.address.startsWith('fe80'))?.address };
 }
 
 function bindFailure(port: number, e: unknown): Finding {
@@ -179,7 +191,7 @@ function pct(x: number): string {
 }
 
 /** Findings for a capture in which something arrived (pure). */
-export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationSec: number; kernelDrops?: number | null; recvBufferBytes?: number | null; group?: string }): Finding[] {
+export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationSec: number; kernelDrops?: number | null; recvBufferBytes?: number | null; group?: string; localAddress?: string; lanAddresses?: { 4?: string; 6?: string } }): Finding[] {
   const f: Finding[] = [];
   const rtpSenders = s.senders.filter((x) => x.rtp > 0);
   f.push({
@@ -214,7 +226,14 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
       fix: 'players take one stream (usually the first) or mix them badly: stop the extra sender, or give each stream its own port; rtpcast play --source ADDRESS picks one sender',
     });
   }
-  for (const st of s.streams) f.push(...streamFindings(st, s.streams.length > 1));
+  for (const st of s.streams) {
+    f.push(...streamFindings(st, s.streams.length > 1));
+    const v6 = st.sender.startsWith('[');
+    const loopback = /^(127\.|\[::1\])/.test(st.sender);
+    const here = loopback ? (v6 ? '::1' : '127.0.0.1') : (ctx.lanAddresses?.[v6 ? 6 : 4] ?? (v6 ? '::1' : '127.0.0.1'));
+    const need = sdpNeededFinding(st, { port: ctx.port, address: ctx.group ?? ctx.localAddress ?? here, several: s.streams.length > 1 });
+    if (need) f.push(need);
+  }
   const anyRtcp = s.senders.some((x) => x.rtcp > 0) || s.rtcpPort.valid > 0;
   if (anyRtcp) {
     f.push({ id: `${ID}.rtcp`, severity: 'ok', title: `RTCP: ${s.senders.reduce((n, x) => n + x.rtcp, 0)} on the RTP port, ${s.rtcpPort.valid} on port ${ctx.port + 1}`, detail: s.streams.map((x) => `${x.ssrcHex}: ${x.rtcpSenderReports} sender reports${x.bye ? ', BYE' : ''}`).join('\n') || undefined });
@@ -227,7 +246,7 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
   for (const sd of s.senders) {
     const name = `${fmtAddr(sd.address)}:${sd.port}`;
     if (sd.kind === 'raw-pcm' && sd.rawPcm) f.push(rawPcmFinding(name, sd.rawPcm, ID, ctx.port));
-    if (sd.malformed) {
+    if (sd.malformed && sd.kind !== 'raw-pcm') {
       f.push({
         id: `${ID}.malformed`, severity: 'warn', title: `${sd.malformed} datagrams from ${name} have a broken RTP header`,
         detail: Object.entries(sd.malformedBy).map(([k, n]) => `${k}: ${n}`).join(', ') + '. Receivers drop them: they count as loss.',
@@ -248,6 +267,48 @@ export function packetFindings(s: PacketSnapshot, ctx: { port: number; durationS
     }
   }
   return f;
+}
+
+/**
+ * The SDP that describes a stream guessed from its traffic (pure): L16 with its rate and channels,
+ * or Opus (always opus/48000/2, RFC 7587); null when the codec could not be told.
+ */
+export function suggestedSdp(st: Pick<StreamSnapshot, 'payloadType' | 'codec' | 'packetMs'>, o: { port: number; address: string }): string | null {
+  const c = st.codec;
+  const enc = c.encoding.toLowerCase();
+  let rtpmap: string;
+  const extra: string[] = [];
+  if (enc === 'l16' && c.channels) rtpmap = `L16/${c.clockRate}/${c.channels}`;
+  else if (enc === 'opus') {
+    rtpmap = 'opus/48000/2';
+    extra.push(`a=fmtp:${st.payloadType} stereo=1; sprop-stereo=1; useinbandfec=1`);
+  } else return null;
+  const v = o.address.includes(':') ? 'IP6' : 'IP4';
+  const mc = /^(22[4-9]|23\d)\./.test(o.address);
+  const ptime = st.packetMs && st.packetMs > 0 ? [`a=ptime:${Number(st.packetMs.toFixed(2))}`] : [];
+  return [
+    'v=0', `o=- 0 0 IN ${v} ${o.address}`, 's=rtpcast diag packets', `c=IN ${v} ${o.address}${mc ? '/1' : ''}`, 't=0 0', 'a=tool:rtpcast diag',
+    `m=audio ${o.port} RTP/AVP ${st.payloadType}`, `a=rtpmap:${st.payloadType} ${rtpmap}`, ...extra, ...ptime, 'a=recvonly', '',
+  ].join('\r\n');
+}
+
+/**
+ * A dynamic payload type (96-127) without an SDP: no player can know the format (F1, PulseAudio's
+ * module-rtp-send at 48 kHz, VLC's rtp://@:5004). Says so and prints the SDP that fits (pure).
+ */
+export function sdpNeededFinding(st: StreamSnapshot, o: { port: number; address: string; several?: boolean }): Finding | null {
+  if (st.payloadType < 96 || st.payloadType > 127 || st.codec.how === 'sdp' || st.probing) return null;
+  const pre = o.several ? `${st.sender} SSRC ${st.ssrcHex}: ` : '';
+  const sdp = suggestedSdp(st, o);
+  const rtpmap = sdp ? /a=rtpmap:[^\r]*/.exec(sdp)![0] : `a=rtpmap:${st.payloadType} ENCODING/RATE/CHANNELS`;
+  return {
+    id: `${ID}.sdp-needed`, severity: 'warn',
+    title: `${pre}payload type ${st.payloadType} is dynamic and no SDP was given: VLC (rtp://@:${o.port}), ffmpeg and GStreamer cannot know the format; they need an SDP with ${rtpmap}`,
+    detail: sdp
+      ? `The format was guessed from the traffic (${codecName(st)}, ${st.codec.how}). This SDP describes it (save it as stream.sdp):\n${sdp.trimEnd().split('\r\n').join('\n')}`
+      : `The codec could not be told from the traffic (${st.codec.how}): only the sender knows it.`,
+    fix: `${sdp ? 'save the SDP above as stream.sdp and open it: ffplay -nodisp -protocol_whitelist file,udp,rtp -i stream.sdp   (or: cvlc --demux=avformat stream.sdp; rtpcast play --sdp stream.sdp)\n' : ''}best: let the sender write it: rtpcast send ... --sdp stream.sdp; PulseAudio module-rtp-send announces it by SAP: rtpcast play --sap`,
+  };
 }
 
 function streamFindings(st: StreamSnapshot, several: boolean): Finding[] {
@@ -342,9 +403,22 @@ async function investigateSilence(o: CapturePacketsOptions, main: Listener, snap
   } catch (e) {
     firewallError = (e as Error).message;
   }
-  // (2) wrong port: nearby and usual ports (port + 1 was listened to already, for RTCP)
-  const scanList = o.scanPorts ?? nearbyPorts(o.port, [o.port + 1]);
-  const scan = await scanPorts(scanList, { bind: o.bind, group: o.group, seconds: o.scanSec ?? 2 });
+  // (2) wrong port: nearby and usual ports (port + 1 was listened to already, for RTCP). Only now,
+  // with our own sockets closed, are groups joined: once any socket joins a group, Linux delivers
+  // the group's traffic to every socket bound to the port, and the capture above would have counted
+  // a stream that a receiver without the join never gets.
+  const probing = !o.group && o.multicastProbe !== false && !(o.bind && isIPv6(o.bind));
+  const sap = probing ? await watchSap() : null;
+  const scanList = o.scanPorts ?? nearbyPorts(o.port, [o.port + 1, ...(sap ? [SAP_PORT] : [])]);
+  const [scan, probe] = await Promise.all([
+    scanPorts(scanList, { bind: o.bind, group: o.group, seconds: o.scanSec ?? 2 }),
+    // no group given: is the audio multicast to a group nobody here joined? (F2; PulseAudio and PipeWire send to 224.0.0.56 and announce by SAP)
+    probing ? probeUnjoinedMulticast(o.port, o.scanSec ?? 2) : Promise.resolve(null),
+    // SAP announcers repeat every 5 s (PulseAudio, PipeWire): listen that long
+    sap ? new Promise((r) => setTimeout(r, (o.sapSec ?? SAP_LISTEN_SEC) * 1000)) : Promise.resolve(),
+  ]);
+  const announced = sap ? await sap.stop() : [];
+  const unjoined: UnjoinedProbe | null = probe || sap ? { groups: probe?.groups ?? [], announced } : null;
   // (3) multicast
   let multicast: MulticastCheck | null = null;
   if (o.group) {
@@ -362,8 +436,72 @@ async function investigateSilence(o: CapturePacketsOptions, main: Listener, snap
     }
     multicast = { group: o.group, route, joined: main.joined, joinError: main.joinError, igmpDevices };
   }
-  const z = silenceFindings({ port: o.port, durationSec, firewall, firewallAvailable: true, firewallError, scan, multicast, rtcpPort: snap.rtcpPort });
-  return { ...z, data: { scan, multicast } };
+  const z = silenceFindings({ port: o.port, durationSec, firewall, firewallAvailable: true, firewallError, scan, multicast, rtcpPort: snap.rtcpPort, unjoined });
+  return { ...z, data: { scan, multicast, unjoined } };
+}
+
+/** What a short listen on the usual multicast groups and on SAP found (see probeUnjoinedMulticast). */
+export interface UnjoinedProbe {
+  /** datagrams that arrived on the port only once we joined the group */
+  groups: { group: string; datagrams: number; senders: string[] }[];
+  /** SAP announcements heard: where each announced stream goes */
+  announced: { name: string; origin: string; group: string; port: number; rtpmap: string | null }[];
+}
+
+const SAP_LISTEN_SEC = 5.5;
+
+/** Groups players send to by default: PulseAudio's module-rtp-send and PipeWire's module-rtp-sink (224.0.0.56). */
+export const USUAL_GROUPS = ['224.0.0.56'];
+
+/**
+ * Listens for SAP announcements (RFC 2974; PulseAudio and PipeWire announce every 5 s) on both SAP
+ * groups while the capture runs; `stop()` returns what was announced.
+ */
+async function watchSap(): Promise<{ stop(): Promise<UnjoinedProbe['announced']> }> {
+  const announced = new Map<string, UnjoinedProbe['announced'][number]>();
+  const socks: Listener[] = [];
+  for (const group of SAP_GROUPS) {
+    try {
+      const l = await openListener({ port: SAP_PORT, group, recvBufferBytes: 1 << 20 }, (m) => {
+        const sap = parseSap(m);
+        if (!sap || sap.deletion) return;
+        const c = /^c=IN IP[46] ([^/\s]+)/m.exec(sap.sdp)?.[1];
+        const mp = /^m=audio (\d+)/m.exec(sap.sdp)?.[1];
+        if (!c || !mp) return;
+        const rtpmap = /^a=rtpmap:(.*)$/m.exec(sap.sdp)?.[1]?.trim() ?? null;
+        announced.set(`${sap.origin}/${sap.msgIdHash}`, { name: sdpName(sap.sdp), origin: sap.origin, group: c, port: Number(mp), rtpmap });
+      });
+      if (l.joined) socks.push(l);
+      else await l.close();
+    } catch { /* SAP port busy (a player listens for SAP): fine */ }
+  }
+  return {
+    async stop() {
+      await Promise.all(socks.map((l) => l.close()));
+      return [...announced.values()];
+    },
+  };
+}
+
+/** Joins the usual groups on `port` for `seconds`: does the stream arrive only through a join? */
+async function probeUnjoinedMulticast(port: number, seconds: number): Promise<Pick<UnjoinedProbe, 'groups'>> {
+  const groups = new Map<string, { group: string; datagrams: number; senders: Set<string> }>();
+  const socks: Listener[] = [];
+  for (const group of USUAL_GROUPS) {
+    try {
+      const l = await openListener({ port, group, recvBufferBytes: 1 << 20 }, (_m, r) => {
+        const g = groups.get(group) ?? { group, datagrams: 0, senders: new Set<string>() };
+        g.datagrams++;
+        if (g.senders.size < 8) g.senders.add(`${fmtAddr(normalizeAddress(r.address))}:${r.port}`);
+        groups.set(group, g);
+      });
+      if (l.joined) socks.push(l);
+      else await l.close();
+    } catch { /* port or group unavailable */ }
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, seconds * 1000)));
+  await Promise.all(socks.map((l) => l.close()));
+  return { groups: [...groups.values()].map((g) => ({ group: g.group, datagrams: g.datagrams, senders: [...g.senders] })) };
 }
 
 /** Findings for "nothing arrived", in the order the causes are checked (pure). */
@@ -376,6 +514,7 @@ export function silenceFindings(i: {
   scan: ScanResult;
   multicast: MulticastCheck | null;
   rtcpPort?: PacketSnapshot['rtcpPort'];
+  unjoined?: UnjoinedProbe | null;
 }): { findings: Finding[]; conclusion: string } {
   const f: Finding[] = [];
   let conclusion: string | undefined;
@@ -433,6 +572,25 @@ export function silenceFindings(i: {
     });
   }
   // (3) multicast
+  const u = i.unjoined;
+  for (const g of u?.groups ?? []) {
+    f.push({
+      id: `${ID}.multicast-not-joined`, severity: 'problem',
+      title: `the audio goes to multicast group ${g.group} port ${i.port} (${g.datagrams} datagrams in ${i.scan.seconds.toFixed(1)} s from ${g.senders.join(', ')}), but nothing here joined the group`,
+      detail: 'A multicast stream reaches a program only when it joins the group; listening on the port alone receives nothing.',
+      fix: `join the group: rtpcast diag packets --group ${g.group} --port ${i.port}; play it with rtpcast play --bind ${g.group} --port ${i.port} (VLC: vlc rtp://@${g.group}:${i.port}); or send unicast to this machine (rtpcast send --dest THIS_HOST_IP:${i.port})`,
+    });
+    conclusion ??= `the stream is multicast to ${g.group}:${i.port} and nothing here joined the group`;
+  }
+  for (const a of u?.announced ?? []) {
+    const here = a.port === i.port;
+    f.push({
+      id: `${ID}.sap-announced`, severity: here || !active.length ? 'problem' : 'info',
+      title: `a sender (${a.origin}) announces "${a.name}" by SAP: it goes to ${a.group}:${a.port}${a.rtpmap ? ` (${a.rtpmap})` : ''}${here ? '' : `, not port ${i.port}`}`,
+      fix: `play the announced stream: rtpcast play --sap "${a.name}"; check it: rtpcast diag packets --group ${a.group} --port ${a.port}`,
+    });
+    conclusion ??= `the sender announces its stream by SAP at ${a.group}:${a.port}: join that group (rtpcast play --sap "${a.name}")`;
+  }
   const m = i.multicast;
   if (m) {
     if (m.route && !m.route.ok) {
@@ -448,6 +606,12 @@ export function silenceFindings(i: {
       f.push({ id: `${ID}.multicast-join`, severity: 'ok', title: `joined ${m.group}${m.igmpDevices?.length ? ` on ${m.igmpDevices.join(', ')}` : ''}` });
     }
     f.push({
+      id: `${ID}.multicast-ttl`, severity: 'info',
+      title: `if the sender runs on another machine, its multicast TTL must be at least 1: TTL 0 means "this host only"`,
+      detail: 'With TTL 0 routers drop the packets and most systems do not send them out at all; each router on the way takes 1 more (rtpcast send --ttl N; PulseAudio module-rtp-send ttl=N; the SDP shows it as c=IN IP4 GROUP/TTL, and rtpcast diag sdp flags /0).',
+      fix: `on the sender: rtpcast send --dest ${m.group}:${i.port} --ttl 1 (check its SDP: rtpcast diag sdp stream.sdp)`,
+    });
+    f.push({
       id: `${ID}.multicast-wifi`, severity: 'info',
       title: 'multicast is often not delivered: Wi-Fi drops or throttles it, and switches with IGMP snooping but no querier stop forwarding after a few minutes',
       detail: 'With IGMP snooping and no querier on the LAN, a group is pruned about 260 s after the last report: audio stops after ~4.5 minutes.',
@@ -455,7 +619,7 @@ export function silenceFindings(i: {
     });
   }
   // (4) the sender (unless its traffic was found elsewhere)
-  const seenElsewhere = active.length > 0 || rtcpOnly.length > 0 || (i.rtcpPort?.datagrams ?? 0) > 0;
+  const seenElsewhere = active.length > 0 || rtcpOnly.length > 0 || (i.rtcpPort?.datagrams ?? 0) > 0 || !!u?.groups.length || !!u?.announced.length;
   if (!seenElsewhere) f.push({
     id: `${ID}.sender-missing`, severity: 'problem',
     title: 'the sender is not running or sends elsewhere',

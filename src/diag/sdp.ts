@@ -692,9 +692,9 @@ export function lintSdp(text: string | Uint8Array, o: SdpLintOptions = {}): Diag
       } else {
         stream.ttl = Number(n1);
         if (stream.ttl === 0) {
-          F.add('problem', 'sdp.c-ttl-zero', `TTL 0: the multicast stream never leaves the sending machine`, {
+          F.add('problem', 'sdp.c-ttl-zero', `TTL 0: the multicast stream is not meant to leave the sending machine`, {
             line: l.n,
-            detail: 'With TTL 0 the packets are delivered only to receivers on the sender itself (field note F2).',
+            detail: 'TTL 0 means "this host only": routers drop such packets and most systems do not send them out at all, so only receivers on the sender itself get them (field note F2).',
             fix: 'Send with a TTL of at least 1: rtpcast send --ttl 1, and write c=IN IP4 ' + `${address}/1`,
             rule: R.conn,
           });

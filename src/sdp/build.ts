@@ -54,6 +54,9 @@ export function buildSdp(d: StreamDescription, dest: Destination, ctx: SdpContex
       },
     ],
   };
-  (session as { tool?: string }).tool = ctx.tool ?? 'rtpcast';
-  return write(session);
+  // sdp-transform has no a=tool: it goes with the session attributes, after t= and before m=
+  const tool = (ctx.tool ?? 'rtpcast').replace(/[\r\n]+/g, ' ');
+  const text = write(session);
+  const m = text.indexOf('\r\nm=');
+  return m < 0 ? `${text}a=tool:${tool}\r\n` : `${text.slice(0, m)}\r\na=tool:${tool}${text.slice(m)}`;
 }

@@ -6,7 +6,10 @@ export interface SdpStream {
   address: string;
   family: 4 | 6;
   multicast: boolean;
+  /** IPv4 multicast only: c=IN IP4 ADDR/TTL */
   ttl?: number;
+  /** c= ADDR/TTL/N (IPv4) or ADDR/N (IPv6, which has no TTL): N consecutive addresses */
+  addressCount?: number;
   port: number;
   payloadType: number;
   encoding: string;
@@ -41,6 +44,8 @@ function lineOf(text: string, prefix: string): number | undefined {
 
 /** Parses the first audio m= section. Errors name the line and the rule broken. */
 export function parseSdpStream(text: string): SdpStream {
+  // a UTF-8 byte order mark (Windows editors' "UTF-8 with BOM") is not part of "v=0"
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (!/^v=0\s*$/m.test(text.split(/\r?\n/)[0] ?? '')) throw new SdpError('an SDP starts with "v=0"', 1, 'RFC 4566 5');
   const s = parse(text);
   const m = s.media.find((x) => x.type === 'audio');
@@ -50,7 +55,11 @@ export function parseSdpStream(text: string): SdpStream {
   if (!Number.isInteger(pt)) throw new SdpError('m=audio has no payload type', mLine, 'RFC 4566 5.14');
   const conn = m.connection ?? s.connection;
   if (!conn) throw new SdpError('no c= line (session or media level)', undefined, 'RFC 4566 5.7');
-  const [address, ttlText] = conn.ip.split('/');
+  // RFC 4566 5.7: IP4 ADDR[/TTL[/N]]; IP6 ADDR[/N] (no TTL in IPv6)
+  const [address, ...slash] = conn.ip.split('/');
+  const v6 = conn.version === 6;
+  const ttlText = v6 ? undefined : slash[0];
+  const countText = v6 ? slash[0] : slash[1];
   const map = (m.rtp ?? []).find((r) => r.payload === pt);
   let encoding: string, clockRate: number, channels: number;
   if (map) {
@@ -76,6 +85,7 @@ export function parseSdpStream(text: string): SdpStream {
     family: conn.version === 6 ? 6 : 4,
     multicast: isMulticast(address),
     ttl: ttlText ? Number(ttlText) : undefined,
+    ...(countText ? { addressCount: Number(countText) } : {}),
     port: m.port,
     payloadType: pt,
     encoding,

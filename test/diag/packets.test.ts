@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PacketCounter, packetFindings, packetTable, silenceFindings } from '../../src/diag/packets';
 import { opusTocSamples, readRtpHeader, RTP_HEADER_ERRORS, type RtpHeaderFields } from '../../src/diag/counter';
 import { recommendLatency } from '../../src/diag/jitter';
-import { nearbyPorts, parseProcNetIgmp, parseProcNetUdpDrops } from '../../src/diag/listen';
+import { defaultRecvBuffer, nearbyPorts, parseProcNetIgmp, parseProcNetUdpDrops } from '../../src/diag/listen';
 import { parseRtp } from '../../src/rtp/parse';
 import { opusPacketSamples } from '../../src/codec/opus-wasm';
 import { RtpStreamStats, type StreamStats } from '../../src/rtp/stats';
@@ -319,13 +319,27 @@ test('silence findings: the wrong port is named, multicast is checked, the concl
     scan: { ...scan, active: [] },
     multicast: { group: '239.1.2.3', route: { ok: false, device: null, text: 'RTNETLINK answers: Network is unreachable' }, joined: true, joinError: null, igmpDevices: ['lo'] },
   });
-  assert.deepEqual(ids(q.findings), ['packets.none', 'firewall.blocked', 'packets.nearby-quiet', 'packets.multicast-route', 'packets.multicast-join', 'packets.multicast-wifi', 'packets.sender-missing']);
+  assert.deepEqual(ids(q.findings), ['packets.none', 'firewall.blocked', 'packets.nearby-quiet', 'packets.multicast-route', 'packets.multicast-join', 'packets.multicast-ttl', 'packets.multicast-wifi', 'packets.sender-missing']);
   assert.equal(q.conclusion, 'nft drops udp dport 5000');
   assert.match(q.findings[2].title, /4990-4991, 4994/);
   // RTCP alone on a port: the sender's RTCP port, its RTP goes one below
   const w = silenceFindings({ port: 5000, durationSec: 3, firewall: null, firewallAvailable: false, multicast: null, scan: { ...scan, active: [{ ...scan.active[0], port: 5003, datagrams: 1, kinds: { rtcp: 1 }, payloadTypes: [] }, scan.active[0]] } });
   assert.deepEqual(ids(w.findings), ['packets.none', 'packets.firewall-skipped', 'packets.rtcp-elsewhere', 'packets.wrong-port']);
   assert.equal(w.conclusion, 'the sender sends to port 5002, not 5000');
+});
+
+test('silence findings (F2): multicast to a group nobody joined, and a SAP announcement, are named before "the sender is missing"', () => {
+  const scan = { seconds: 2, listened: [4990], busy: [], active: [] };
+  const z = silenceFindings({ port: 5004, durationSec: 3, firewall: null, firewallAvailable: false, scan, multicast: null, unjoined: { groups: [{ group: '224.0.0.56', datagrams: 400, senders: ['10.0.0.2:40000'] }], announced: [] } });
+  assert.deepEqual(ids(z.findings), ['packets.none', 'packets.firewall-skipped', 'packets.nearby-quiet', 'packets.multicast-not-joined']);
+  assert.equal(z.findings[3].severity, 'problem');
+  assert.match(z.findings[3].title, /^the audio goes to multicast group 224\.0\.0\.56 port 5004 \(400 datagrams in 2\.0 s from 10\.0\.0\.2:40000\), but nothing here joined the group$/);
+  assert.match(z.findings[3].fix!, /rtpcast diag packets --group 224\.0\.0\.56 --port 5004/);
+  assert.equal(z.conclusion, 'the stream is multicast to 224.0.0.56:5004 and nothing here joined the group');
+  const a = silenceFindings({ port: 5004, durationSec: 3, firewall: null, firewallAvailable: false, scan, multicast: null, unjoined: { groups: [], announced: [{ name: 'Living room', origin: '10.0.0.2', group: '224.0.0.56', port: 46000, rtpmap: '127 L16/48000/2' }] } });
+  assert.deepEqual(ids(a.findings), ['packets.none', 'packets.firewall-skipped', 'packets.nearby-quiet', 'packets.sap-announced']);
+  assert.equal(a.findings[3].title, 'a sender (10.0.0.2) announces "Living room" by SAP: it goes to 224.0.0.56:46000 (127 L16/48000/2), not port 5004');
+  assert.match(a.conclusion, /rtpcast play --sap "Living room"/);
 });
 
 test('nearby ports, /proc parsers', () => {
@@ -378,4 +392,30 @@ test('throughput: PacketCounter.add on one core (4 streams, 2 % loss)', (t) => {
   assert.equal(snap.datagrams, added);
   t.diagnostic(`PacketCounter.add: ${added} packets in ${sec.toFixed(2)} s = ${(pps / 1e6).toFixed(2)} M packets/s on one core`);
   assert.ok(pps > 300_000, `only ${pps.toFixed(0)} packets/s`);
+});
+
+test('F1: a dynamic payload type without an SDP -> packets.sdp-needed with the SDP that fits; static types and SDP-known streams say nothing', async () => {
+  const { sdpNeededFinding, suggestedSdp } = await import('../../src/diag/packets');
+  type St = Parameters<typeof sdpNeededFinding>[0];
+  const l16 = { sender: '127.0.0.1:40000', ssrcHex: '0x1234abcd', payloadType: 97, probing: false, packetMs: 5, codec: { encoding: 'L16', clockRate: 48000, channels: 2, how: 'L16 by payload size and rate' } } as unknown as St;
+  const f = sdpNeededFinding(l16, { port: 5004, address: '127.0.0.1' })!;
+  assert.equal(f.id, 'packets.sdp-needed');
+  assert.equal(f.severity, 'warn');
+  assert.equal(f.title, 'payload type 97 is dynamic and no SDP was given: VLC (rtp://@:5004), ffmpeg and GStreamer cannot know the format; they need an SDP with a=rtpmap:97 L16/48000/2');
+  assert.equal(suggestedSdp(l16, { port: 5004, address: '127.0.0.1' }), 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=rtpcast diag packets\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\na=tool:rtpcast diag\r\nm=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L16/48000/2\r\na=ptime:5\r\na=recvonly\r\n');
+  assert.match(f.detail!, /\nm=audio 5004 RTP\/AVP 97\na=rtpmap:97 L16\/48000\/2\n/);
+  assert.match(f.fix!, /-protocol_whitelist file,udp,rtp -i stream\.sdp/);
+  const opus = { ...l16, payloadType: 96, packetMs: 20, codec: { encoding: 'opus', clockRate: 48000, channels: null, how: 'Opus TOC' } } as unknown as St;
+  assert.match(suggestedSdp(opus, { port: 6000, address: '239.1.2.3' })!, /c=IN IP4 239\.1\.2\.3\/1\r\n.*a=rtpmap:96 opus\/48000\/2\r\na=fmtp:96 stereo=1; sprop-stereo=1; useinbandfec=1\r\na=ptime:20\r\n/s);
+  assert.equal(sdpNeededFinding({ ...l16, payloadType: 10 } as St, { port: 5004, address: '127.0.0.1' }), null);
+  assert.equal(sdpNeededFinding({ ...l16, codec: { ...l16.codec, how: 'sdp' } } as St, { port: 5004, address: '127.0.0.1' }), null);
+  const unknown = sdpNeededFinding({ ...l16, codec: { encoding: 'unknown', clockRate: 48000, channels: null, how: 'timestamp rate' } } as unknown as St, { port: 5004, address: '127.0.0.1' })!;
+  assert.match(unknown.detail!, /only the sender knows/);
+});
+
+test('receive buffer: as much as net.core.rmem_max allows, between 8 and 64 MiB', () => {
+  assert.equal(defaultRecvBuffer('212992\n'), 8 << 20);
+  assert.equal(defaultRecvBuffer('33554432\n'), 32 << 20);
+  assert.equal(defaultRecvBuffer('1073741824'), 64 << 20);
+  assert.equal(defaultRecvBuffer(null), 8 << 20);
 });

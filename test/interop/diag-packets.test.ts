@@ -35,6 +35,7 @@ import { assertUdpPortFree, Procs, sleep, type Proc } from '../support/procs';
 import { RTPCAST_CLI } from '../support/peers';
 import { createMulticastNetns } from '../support/netns';
 import { join } from 'node:path';
+import { parseTsharkStreams, RAW_SENDER, relayJitterMs, requireTshark, startTshark } from '../support/diag';
 
 const SEED = 20_260_501;
 const IMPAIR_BASE = { seed: SEED, lossPct: 5, jitterMs: 30 };
@@ -43,56 +44,8 @@ const LOSS_TOL_PP = 1;
 const jitterTol = (plan: number) => Math.max(1.5, 0.3 * plan);
 /** measured vs the jitter recomputed from the relay's own send times (same process: scheduling noise only) */
 const RELAY_JITTER_TOL_MS = 1;
-const TSHARK_INSTALL = 'DEBIAN_FRONTEND=noninteractive apt-get install -y tshark';
-
-function requireTshark(): void {
-  const r = spawnSync('tshark', ['--version'], { timeout: 20_000 });
-  if (r.error || r.status !== 0) throw new Error(`tshark not found (needed to compare with Wireshark's RTP statistics): ${TSHARK_INSTALL}`);
-}
-
-interface TsharkStream { ssrc: number; payload: string; packets: number; lost: number; lostPct: number; maxDeltaMs: number; meanJitterMs: number; maxJitterMs: number }
-
-/** Parses `tshark -q -z rtp,streams` output. */
-function parseTsharkStreams(text: string): TsharkStream[] {
-  const out: TsharkStream[] = [];
-  const re = /(0x[0-9A-Fa-f]+)\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\((-?[\d.]+)%\)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)\s+([\d.-]+)/;
-  for (const line of text.split('\n')) {
-    const m = re.exec(line);
-    if (!m) continue;
-    out.push({ ssrc: parseInt(m[1], 16), payload: m[2], packets: Number(m[3]), lost: Number(m[4]), lostPct: Number(m[5]), maxDeltaMs: Number(m[8]), meanJitterMs: Number(m[10]), maxJitterMs: Number(m[11]) });
-  }
-  return out;
-}
-
-async function startTshark(procs: Procs, port: number): Promise<Proc> {
-  const p = procs.start(['tshark', '-i', 'lo', '-f', `udp port ${port}`, '-q', '-n', '-d', `udp.port==${port},rtp`, '-z', 'rtp,streams', '-a', 'duration:60']);
-  const until = Date.now() + 20_000;
-  while (!/Capturing on/.test(p.stderr)) {
-    if (!p.running) throw new Error(`tshark exited before capturing (capturing on lo needs root or the wireshark group):\n${p.describe()}`);
-    if (Date.now() > until) throw new Error(`tshark did not start capturing within 20 s:\n${p.describe()}`);
-    await sleep(50);
-  }
-  await sleep(300); // "Capturing on" is printed just before the capture loop starts
-  return p;
-}
-
 function sendArgv(dest: string, seconds: number, extra: string[]): string[] {
   return [process.execPath, RTPCAST_CLI, 'send', '--tone', '630', ...extra, '--dest', dest, '--duration', String(seconds), '--quiet'];
-}
-
-/** RFC 3550 jitter (ms) of what the relay actually sent: transit = send time - media time, in send order. */
-function relayJitterMs(relay: UdpRelay, clockRate: number): number {
-  const sent = relay.events.filter((e) => e.sentNs !== undefined && e.ts !== undefined).sort((a, b) => (a.sentNs! < b.sentNs! ? -1 : 1));
-  let j = 0;
-  const t0 = sent[0].sentNs!;
-  const ts0 = sent[0].ts!;
-  let prev: number | undefined;
-  for (const e of sent) {
-    const transit = Number(e.sentNs! - t0) / 1e6 - (((e.ts! - ts0) | 0) / clockRate) * 1000;
-    if (prev !== undefined) j += (Math.abs(transit - prev) - j) / 16;
-    prev = transit;
-  }
-  return j;
 }
 
 function stream0(r: DiagReport) {
@@ -199,32 +152,6 @@ test('rtpcast send Opus (PT 96, no SDP) -> relay -> diag packets: Opus found fro
   }
 });
 
-/** The seed's Python sender, in Node: parec-like s16le 44.1 kHz stereo, 4096-byte datagrams, real-time pace. */
-const RAW_SENDER = `
-const dgram = require('node:dgram');
-const [port, seconds] = process.argv.slice(1).map(Number);
-const s = dgram.createSocket('udp4');
-const FRAMES = 1024, RATE = 44100;
-let k = 0;
-const t0 = process.hrtime.bigint();
-const total = Math.ceil(seconds * RATE / FRAMES);
-function chunk(k) {
-  const b = Buffer.alloc(FRAMES * 4);
-  for (let f = 0; f < FRAMES; f++) {
-    const n = k * FRAMES + f;
-    b.writeInt16LE(Math.round(8000 * Math.sin(2 * Math.PI * 440 * n / RATE)), f * 4);
-    b.writeInt16LE(Math.round(6000 * Math.sin(2 * Math.PI * 660 * n / RATE)), f * 4 + 2);
-  }
-  return b;
-}
-function tick() {
-  const now = Number(process.hrtime.bigint() - t0) / 1e9;
-  while (k < total && k * FRAMES / RATE <= now) s.send(chunk(k++), port, '127.0.0.1');
-  if (k < total) setTimeout(tick, 3); else setTimeout(() => s.close(), 50);
-}
-tick();
-`;
-
 test('raw s16le 44.1 kHz stereo without RTP (the seed\'s script) -> "raw PCM without RTP"', { timeout: 60_000 }, async (t) => {
   const PORT = 27620;
   const procs = new Procs();
@@ -268,7 +195,7 @@ test('nothing on the port while rtpcast send sends to port + 2: the wrong-port f
     assert.ok(sender.running, sender.describe());
     // nearby ports only (the usual ones, 5004 etc., may be other tests' receivers on a shared machine)
     const scan = Array.from({ length: 21 }, (_, i) => PORT - 10 + i).filter((p) => p !== PORT && p !== PORT + 1);
-    const r = await capturePackets({ port: PORT, durationSec: 2, scanPorts: scan, scanSec: 1.5 });
+    const r = await capturePackets({ port: PORT, durationSec: 2, scanPorts: scan, scanSec: 1.5, multicastProbe: false });
     t.diagnostic(r.findings.map((f) => `${f.severity} ${f.id}: ${f.title}`).join('\n'));
     t.diagnostic(`conclusion: ${r.conclusion}`);
     const ids = r.findings.map((f) => f.id);

@@ -12,7 +12,7 @@ function sdp(opts: Parameters<typeof describeStream>[0], dest = uni): string {
   return buildSdp(describeStream(opts, [dest]), dest, ctx);
 }
 
-const head = (c = 'c=IN IP4 192.168.1.20') => `v=0\r\no=- 305419896 305419896 IN IP4 192.168.1.10\r\ns=rtpcast\r\n${c}\r\nt=0 0\r\n`;
+const head = (c = 'c=IN IP4 192.168.1.20') => `v=0\r\no=- 305419896 305419896 IN IP4 192.168.1.10\r\ns=rtpcast\r\n${c}\r\nt=0 0\r\na=tool:rtpcast\r\n`;
 
 test('L16 44.1 kHz stereo: static PT 10, rtpmap written anyway', () => {
   assert.equal(sdp({ codec: 'l16', rate: 44100, channels: 2 }), head() + 'm=audio 5004 RTP/AVP 10\r\na=rtpmap:10 L16/44100/2\r\na=ptime:5\r\na=recvonly\r\n');
@@ -68,4 +68,15 @@ test('parse errors name the line and the rule', () => {
   assert.throws(() => parseSdpStream('hello'), /line 1: an SDP starts with "v=0"/);
   // a static payload type needs no rtpmap
   assert.equal(parseSdpStream('v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5004 RTP/AVP 10\r\n').clockRate, 44100);
+});
+
+test('a=tool: the tool option is written after t= (before m=), rtpcast by default, one line', () => {
+  const d = describeStream({ codec: 'opus' }, [uni]);
+  const mine = buildSdp(d, uni, { ...ctx, tool: 'rtpcast 1.2.3' });
+  assert.ok(mine.includes('\r\nt=0 0\r\na=tool:rtpcast 1.2.3\r\nm=audio 5004 '), mine);
+  const dflt = buildSdp(d, uni, { originAddress: '192.168.1.10', sessionId: 1 });
+  assert.ok(dflt.includes('\r\na=tool:rtpcast\r\nm=audio '), dflt);
+  const evil = buildSdp(d, uni, { ...ctx, tool: 'x\r\nm=video 1 RTP/AVP 0' });
+  assert.equal(evil.split('\r\n').filter((l) => l.startsWith('m=')).length, 1, evil);
+  assert.equal(evil.split('\r\n').filter((l) => l.startsWith('a=tool:')).length, 1, evil);
 });
