@@ -296,9 +296,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     offTargetAfterUnderrun: 0,
     underrunTimesSec: [] as number[],
   };
-  latency.offTarget = offLatency.length;
-  latency.offTargetAfterUnderrun = afterUnderrun;
-  latency.underrunTimesSec = underrunTimes.map((t) => Math.round(t));
   const rssOut = Object.entries(rss).map(([name, xs]) => {
     const base = xs.find(([t]) => t >= 60)?.[1] ?? xs[0]?.[1] ?? 0;
     const after = xs.filter(([t]) => t >= 60).map(([, kb]) => kb);
@@ -324,6 +321,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   for (let k = 1; k < statuses.length; k++) if (statuses[k].player.underruns > statuses[k - 1].player.underruns) underrunTimes.push(statuses[k].elapsedSec);
   const offLatency = settled.filter((s) => Math.abs(s.player.bufferedMs - s.player.targetMs) > 5);
   const afterUnderrun = offLatency.filter((s) => underrunTimes.some((t) => t <= s.elapsedSec && s.elapsedSec - t <= 30)).length;
+  latency.offTarget = offLatency.length;
+  latency.offTargetAfterUnderrun = afterUnderrun;
+  latency.underrunTimesSec = underrunTimes.map((t) => Math.round(t));
   const last = statuses.at(-1);
   const result: SoakResult = {
     minutes: o.minutes,
