@@ -63,7 +63,7 @@ export function parseSdpStream(text: string): SdpStream {
   const map = (m.rtp ?? []).find((r) => r.payload === pt);
   let encoding: string, clockRate: number, channels: number;
   if (map) {
-    encoding = map.codec;
+    encoding = String(map.codec ?? ''); // sdp-transform makes an all-digit name a number
     clockRate = map.rate ?? 0;
     channels = Number(map.encoding ?? 1);
   } else if (STATIC[pt]) {
@@ -80,7 +80,7 @@ export function parseSdpStream(text: string): SdpStream {
   const fmtp: Record<string, string> = {};
   for (const f of m.fmtp ?? []) {
     if (f.payload !== pt) continue;
-    for (const kv of f.config.split(';')) {
+    for (const kv of String(f.config ?? '').split(';')) {
       const [k, v] = kv.split('=').map((x) => x.trim());
       if (k) fmtp[k] = v ?? '';
     }
@@ -96,7 +96,7 @@ export function parseSdpStream(text: string): SdpStream {
     encoding,
     clockRate,
     channels,
-    ptimeMs: m.ptime,
+    ptimeMs: typeof m.ptime === 'number' && m.ptime > 0 ? m.ptime : undefined,
     fmtp,
   };
 }
