@@ -37,6 +37,11 @@ export interface FuzzResult {
   maxInputIndex: number;
   /** inputs that took more than 10 ms */
   slowInputs: number;
+  /** the 5 slowest inputs, and each re-run alone at the end (3 times, the slowest kept): a
+   * machine stall (GC, another process) does not repeat, a slow input does */
+  slowest: { index: number; ms: number; retimedMs: number }[];
+  /** max of retimedMs: the per-input time that reproduces */
+  retimedMaxMs: number;
   /** heapUsed after a full GC: [input index, bytes] */
   heap: [number, number][];
   failures: FuzzFailure[];
@@ -59,7 +64,7 @@ export interface RunOptions {
 export function runTarget(t: FuzzTarget, o: RunOptions): FuzzResult {
   const start = o.start ?? 0;
   const inst = t.create(o.seed);
-  const res: FuzzResult = { target: t.name, seed: o.seed, start, count: 0, elapsedMs: 0, maxInputMs: 0, maxInputIndex: -1, slowInputs: 0, heap: [], failures: [], failuresTotal: 0 };
+  const res: FuzzResult = { target: t.name, seed: o.seed, start, count: 0, elapsedMs: 0, maxInputMs: 0, maxInputIndex: -1, slowInputs: 0, slowest: [], retimedMaxMs: 0, heap: [], failures: [], failuresTotal: 0 };
   const seen = new Set<string>();
   const every = Math.max(1, Math.floor(o.count / (o.heapSamples ?? 10)));
   // the first sample after the first inputs: lazily built tables (Opus, V8 code) are not a leak
@@ -95,11 +100,29 @@ export function runTarget(t: FuzzTarget, o: RunOptions): FuzzResult {
       res.maxInputIndex = i;
     }
     if (ms > 10) res.slowInputs++;
+    if (res.slowest.length < 5 || ms > res.slowest[res.slowest.length - 1].ms) {
+      res.slowest.push({ index: i, ms, retimedMs: 0 });
+      res.slowest.sort((x, y) => y.ms - x.ms);
+      if (res.slowest.length > 5) res.slowest.pop();
+    }
     res.count++;
     if (o.onProgress && k % 100_000 === 99_999) {
       res.elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
       o.onProgress(k + 1, res);
     }
+  }
+  for (const sl of res.slowest) {
+    for (let k = 0; k < 3; k++) {
+      const input = inst.generate(sl.index);
+      const a = process.hrtime.bigint();
+      try {
+        inst.run(input, sl.index);
+      } catch {
+        /* counted above */
+      }
+      sl.retimedMs = Math.max(sl.retimedMs, Number(process.hrtime.bigint() - a) / 1e6);
+    }
+    res.retimedMaxMs = Math.max(res.retimedMaxMs, sl.retimedMs);
   }
   inst.close();
   fullGc();
