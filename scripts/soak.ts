@@ -17,7 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, fstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
@@ -56,6 +56,10 @@ export interface SoakResult {
   rss: { name: string; atOneMinuteKb: number; endKb: number; minKb: number; maxKb: number; maxDeviationPct: number; maxDropPct: number; samples: number }[];
   audio: { seconds: number; gaps: Gap[]; unexplainedGaps: number; freqMinHz: number; freqMaxHz: number; offToneSeconds: { atSec: number; hz: number; explained: string | null }[] };
   play: { lost: number; underruns: number; stalls: number; concealedMs: number; late: number; resyncs: number; malformed: number };
+  /** status intervals in which play counted an underrun, a stall or a loss, with the machine's load then */
+  incidents: { atSec: number; what: string; targetMs: number; bufferedMs: number; jitterMs: number; load1: number }[];
+  /** the machine's 1-minute load average over the run (CPUs: cpus) */
+  load: { mean: number; max: number; cpus: number };
   pass: { latency: boolean; rss: boolean; gaps: boolean; all: boolean };
   failures: string[];
 }
@@ -63,7 +67,7 @@ export interface SoakResult {
 interface Status {
   elapsedSec: number;
   player: { bufferedMs: number; targetMs: number; state: string; underruns: number; stalls: number; late: number; resyncs: number; concealedMs: { fec: number; plc: number; fade: number } };
-  stream?: { lost: number };
+  stream?: { lost: number; jitterMs: number; maxSkewMs: number };
   dropped: { malformed: number };
 }
 
@@ -223,7 +227,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let send: ReturnType<typeof startProc> | undefined;
   const watcher = new OutputWatcher(dir, 'soak', rate, channels, o.hz);
   const rss: Record<string, [number, number][]> = { send: [], play: [] };
-  const statuses: Status[] = [];
+  const statuses: (Status & { load1: number })[] = [];
   let parsed = 0;
   try {
     const t0 = Date.now();
@@ -251,7 +255,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       watcher.poll();
       for (; parsed < play.lines.length; parsed++) {
         const e = JSON.parse(play.lines[parsed]) as { event: string } & Status;
-        if (e.event === 'status') statuses.push(e);
+        if (e.event === 'status') statuses.push({ ...e, load1: loadavg()[0] });
       }
       if (el >= nextLog) {
         nextLog += 60;
@@ -266,7 +270,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await stopProc(play.child, 'SIGINT');
     for (; parsed < play.lines.length; parsed++) {
       const e = JSON.parse(play.lines[parsed]) as { event: string } & Status;
-      if (e.event === 'status') statuses.push(e);
+      if (e.event === 'status') statuses.push({ ...e, load1: loadavg()[0] });
     }
     if (play.child.exitCode !== 0) failures.push(`rtpcast play exited with ${play.child.exitCode}: ${play.stderr()}`);
   } finally {
@@ -335,6 +339,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const calm = settled.filter((s) => !underrunTimes.some((t) => t <= s.elapsedSec && s.elapsedSec - t <= 30));
   latency.calmSamples = calm.length;
   latency.calmMaxDeviationMs = Math.max(0, ...calm.map((s) => Math.abs(s.player.bufferedMs - s.player.targetMs)));
+  const incidents: SoakResult['incidents'] = [];
+  for (let k = 1; k < statuses.length; k++) {
+    const a = counters(statuses[k - 1]);
+    const b = counters(statuses[k]);
+    const what = (['lost', 'underruns', 'stalls', 'resyncs'] as const).filter((x) => b[x] > a[x]).map((x) => `${x} +${b[x] - a[x]}`);
+    const s = statuses[k];
+    if (what.length) incidents.push({ atSec: s.elapsedSec, what: what.join(', '), targetMs: s.player.targetMs, bufferedMs: s.player.bufferedMs, jitterMs: s.stream?.jitterMs ?? 0, load1: s.load1 });
+  }
+  const loads = statuses.map((s) => s.load1);
   const last = statuses.at(-1);
   const result: SoakResult = {
     minutes: o.minutes,
@@ -347,6 +360,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       lost: last?.stream?.lost ?? 0, underruns: last?.player.underruns ?? 0, stalls: last?.player.stalls ?? 0, late: last?.player.late ?? 0, resyncs: last?.player.resyncs ?? 0,
       concealedMs: last ? last.player.concealedMs.fec + last.player.concealedMs.plc + last.player.concealedMs.fade : 0, malformed: last?.dropped.malformed ?? 0,
     },
+    incidents,
+    load: { mean: loads.reduce((x, y) => x + y, 0) / Math.max(1, loads.length), max: Math.max(0, ...loads), cpus: cpus().length },
     pass: { latency: false, rss: false, gaps: false, all: false },
     failures,
   };
@@ -400,6 +415,8 @@ if (require.main === module) {
         console.log(`  latency samples > 5 ms off: ${r.latency.offTarget} (${r.latency.offTargetAfterUnderrun} within 30 s after an underrun; underruns at ${r.latency.underrunTimesSec.join(', ')} s); more than 30 s from any underrun: ${r.latency.calmSamples} samples, max deviation ${r.latency.calmMaxDeviationMs.toFixed(2)} ms`);
         for (const g of r.audio.gaps.slice(0, 20)) console.log(`    gap ${g.durationMs.toFixed(0)} ms at ${g.atSec.toFixed(2)} s: ${g.explained ?? 'UNEXPLAINED'}`);
         console.log(`  play counters: ${JSON.stringify(r.play)}`);
+        console.log(`  machine load (1 min average): mean ${r.load.mean.toFixed(1)}, max ${r.load.max.toFixed(1)} on ${r.load.cpus} CPUs`);
+        for (const x of r.incidents.slice(0, 40)) console.log(`    at ${x.atSec.toFixed(0)} s: ${x.what}; target ${x.targetMs.toFixed(1)} ms, buffered ${x.bufferedMs.toFixed(1)} ms, jitter ${x.jitterMs.toFixed(2)} ms, load ${x.load1.toFixed(1)}`);
         for (const f of r.failures) console.log(`  FAIL: ${f}`);
       }
       process.exitCode = r.pass.all ? 0 : 1;
