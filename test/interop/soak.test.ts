@@ -16,6 +16,8 @@ test('soak: rtpcast send -> rtpcast play for 2 minutes, latency on target, memor
   t.diagnostic(`latency: ${r.latency.samples} samples after 1 min, max |buffered - target| ${r.latency.maxDeviationMs.toFixed(2)} ms, target ${r.latency.targetMin.toFixed(1)}-${r.latency.targetMax.toFixed(1)} ms`);
   for (const x of r.rss) t.diagnostic(`RSS ${x.name}: ${x.atOneMinuteKb} kB at 1 min, end ${x.endKb} kB, max deviation ${x.maxDeviationPct.toFixed(1)}%`);
   t.diagnostic(`output ${r.audio.seconds.toFixed(1)} s, gaps ${r.audio.gaps.length} (unexplained ${r.audio.unexplainedGaps}), play ${JSON.stringify(r.play)}`);
+  t.diagnostic(`machine load: mean ${r.load.mean.toFixed(1)}, max ${r.load.max.toFixed(1)} on ${r.load.cpus} CPUs`);
+  for (const x of r.incidents) t.diagnostic(`incident at ${x.atSec.toFixed(0)} s: ${x.what}; target ${x.targetMs.toFixed(1)} ms, buffered ${x.bufferedMs.toFixed(1)} ms, load ${x.load1.toFixed(1)}`);
   assert.ok(r.statusEvents >= 100, `only ${r.statusEvents} status events from play`);
   assert.deepEqual(r.failures, [], 'soak criteria');
   assert.ok(r.pass.all);
