@@ -13,7 +13,7 @@ import { RtpcastError } from '../../src/errors';
 import { parseSdpStream, SdpError } from '../../src/sdp/parse';
 import { receiveSpec } from '../../src/session/play';
 import { runTarget } from './runner';
-import { FuzzViolation, TARGETS, target } from './targets';
+import { checkReceiveSpec, FuzzViolation, referenceRtcp, referenceRtp, TARGETS } from './targets';
 
 const COUNT = 20_000;
 const SEED = 20261122;
@@ -62,17 +62,31 @@ test('fuzz: the SDP regression inputs named reject-* are rejected with the rule,
   }
 });
 
-test('fuzz: the checks catch a mis-parse (the harness can fail)', () => {
-  // a valid SDP whose rtpmap has no clock rate must not reach the player: if parseSdpStream let
-  // it through, the sdp target would report a FuzzViolation, not pass silently
-  const inst = target('sdp').create(1);
-  const bad = Buffer.from('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5004 RTP/AVP 96\r\na=rtpmap:96 L16\r\n');
-  assert.doesNotThrow(() => inst.run(bad, 0));
-  assert.throws(() => parseSdpStream(bad.toString()), SdpError);
-  // and the RTP reference comparison is live: a packet the reference rejects is rejected
-  const rtp = target('rtp').create(1);
-  const pkt = Buffer.alloc(16);
-  pkt[0] = 0x80 | 0x20; // padding, pad count 0: bad-padding
-  assert.doesNotThrow(() => rtp.run(pkt, 0));
-  assert.ok(new FuzzViolation('x') instanceof Error);
+test('fuzz: the oracles can fail (a mis-parse would be reported, not passed)', () => {
+  // what the SDP target requires of an accepted SDP
+  const good = { codec: 'opus' as const, payloadType: 96, clockRate: 48000, channels: 2, port: 5004, address: '127.0.0.1', family: 4 as const, multicast: false, from: 'x' };
+  assert.doesNotThrow(() => checkReceiveSpec(good));
+  for (const bad of [{ port: 0 }, { port: NaN }, { clockRate: 0 }, { clockRate: '' as unknown as number }, { channels: NaN }, { channels: 999 }, { payloadType: 200 }]) {
+    assert.throws(() => checkReceiveSpec({ ...good, ...bad }), FuzzViolation, JSON.stringify(bad));
+  }
+  // the RTP reference validator on hand-made packets
+  const pkt = (b0: number, len: number, last = 0) => {
+    const b = new Uint8Array(len);
+    b[0] = b0;
+    b[1] = 96;
+    b[len - 1] = last;
+    return b;
+  };
+  assert.equal(referenceRtp(pkt(0x80, 11)).error, 'too-short');
+  assert.equal(referenceRtp(pkt(0x40, 20)).error, 'not-version-2');
+  assert.equal(referenceRtp(pkt(0x8f, 20)).error, 'csrc-past-end');
+  assert.equal(referenceRtp(pkt(0x90, 14)).error, 'extension-past-end');
+  assert.equal(referenceRtp(pkt(0xa0, 16, 0)).error, 'bad-padding');
+  assert.equal(referenceRtp(pkt(0xa0, 16, 5)).error, 'bad-padding');
+  assert.equal(referenceRtp(pkt(0xa0, 16, 4)).error, 'empty-payload');
+  assert.deepEqual(referenceRtp(pkt(0xa0, 16, 3)), { payloadStart: 12, payloadEnd: 13 });
+  assert.deepEqual(referenceRtp(pkt(0x80, 12)).error, 'empty-payload');
+  // and the RTCP one: a length that overruns, a compound that adds up
+  assert.equal(referenceRtcp(Uint8Array.of(0x80, 200, 0, 2, 0, 0, 0, 0)).valid, false);
+  assert.deepEqual(referenceRtcp(Uint8Array.of(0x81, 203, 0, 1, 0, 0, 0, 7)), { valid: true, types: [203], bye: [7] });
 });

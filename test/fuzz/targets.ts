@@ -172,7 +172,7 @@ interface RefRtp {
 }
 
 /** RFC 3550 5.1 checks written independently of parseRtp, for comparison. */
-function referenceRtp(b: Uint8Array): RefRtp {
+export function referenceRtp(b: Uint8Array): RefRtp {
   if (b.length < 12) return { error: 'too-short' };
   if ((b[0] & 0xc0) !== 0x80) return { error: 'not-version-2' };
   if ([200, 201, 202, 203, 204].includes(b[1])) return { error: 'rtcp' };
@@ -195,7 +195,7 @@ function referenceRtp(b: Uint8Array): RefRtp {
 }
 
 /** RTCP compound walk (RFC 3550 6.4): every packet version 2, lengths adding up exactly. */
-function referenceRtcp(b: Uint8Array): { valid: boolean; types: number[]; bye: number[] } {
+export function referenceRtcp(b: Uint8Array): { valid: boolean; types: number[]; bye: number[] } {
   const types: number[] = [];
   const bye: number[] = [];
   let off = 0;
@@ -319,6 +319,11 @@ function sdpInvariants(text: string): void {
     if (EXPECTED_SDP_ERRORS(e)) return;
     throw e;
   }
+  checkReceiveSpec(spec);
+}
+
+/** What runPlay needs from an accepted SDP; a FuzzViolation otherwise. */
+export function checkReceiveSpec(spec: ReturnType<typeof receiveSpec>): void {
   if ('pending' in spec) throw new FuzzViolation('an SDP gave a pending spec');
   // what runPlay builds its socket, decoder and player from
   check(Number.isInteger(spec.port) && spec.port >= 1 && spec.port <= 65535, `port ${spec.port} accepted`);
