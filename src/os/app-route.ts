@@ -35,6 +35,9 @@ export class AppRoute {
   private closed = false;
   private readonly stateFile: string;
   onWarning: (m: string) => void = () => undefined;
+  /** the capture sink was removed under us (another program unloaded it): capture cannot go on */
+  onLost: (m: string) => void = () => undefined;
+  private sinkIndex: number | undefined;
 
   private constructor(
     private readonly pactl: Pactl,
@@ -73,6 +76,7 @@ export class AppRoute {
         state.loopbackModule = await pactl.loadModule('module-loopback', [`source=${name}.monitor`, `sink=${original.name}`, 'latency_msec=40', 'source_dont_move=true', 'sink_dont_move=true']);
         route.saveState();
       }
+      route.sinkIndex = (await pactl.sinks()).find((s) => s.name === name)?.index;
       route.follow();
     } catch (e) {
       await route.close();
@@ -98,6 +102,12 @@ export class AppRoute {
   /** New streams of the same application (next track, a new tab) are routed too. */
   private follow(): void {
     this.subscription = this.pactl.subscribe((e) => {
+      if (e.facility === 'sink' && e.kind === 'remove' && e.index !== undefined && e.index === this.sinkIndex && !this.closed) {
+        // the server moves our recording to another source (the default sink's monitor): going
+        // on would capture every application, or nothing, under the name of this one
+        this.onLost(`the capture sink ${this.sink.name} was removed (another program unloaded it, or the sound server restarted): "${this.query}" can no longer be captured on its own`);
+        return;
+      }
       if (e.facility !== 'sink-input' || e.index === undefined || this.closed) return;
       if (e.kind === 'remove' && this.tracked.has(e.index)) {
         this.tracked.delete(e.index);

@@ -37,6 +37,10 @@ const STATIC: Record<number, { encoding: string; clockRate: number; channels: nu
   11: { encoding: 'L16', clockRate: 44100, channels: 1 },
 };
 
+function isPort(p: unknown): p is number {
+  return typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
+}
+
 function lineOf(text: string, prefix: string): number | undefined {
   const i = text.split(/\r?\n/).findIndex((l) => l.startsWith(prefix));
   return i >= 0 ? i + 1 : undefined;
@@ -51,10 +55,15 @@ export function parseSdpStream(text: string): SdpStream {
   const m = s.media.find((x) => x.type === 'audio');
   if (!m) throw new SdpError('no m=audio line', undefined, 'RFC 4566 5.14');
   const mLine = lineOf(text, 'm=audio');
-  const pt = Number(String(m.payloads ?? '').split(' ')[0]);
+  const ptText = String(m.payloads ?? '').trim().split(/\s+/)[0];
+  const pt = /^\d{1,3}$/.test(ptText) ? Number(ptText) : NaN;
   if (!Number.isInteger(pt)) throw new SdpError('m=audio has no payload type', mLine, 'RFC 4566 5.14');
+  if (pt > 127) throw new SdpError(`m=audio payload type ${pt} is out of range`, mLine, 'RFC 3550 5.1: payload types are 0-127');
+  // 0 disables the stream (RFC 3264 5.1); rtpcast cannot listen on it either
+  if (!isPort(m.port)) throw new SdpError(`m=audio port "${m.port}" is not a UDP port (1-65535)`, mLine, 'RFC 4566 5.14');
   const conn = m.connection ?? s.connection;
   if (!conn) throw new SdpError('no c= line (session or media level)', undefined, 'RFC 4566 5.7');
+  if (typeof conn.ip !== 'string' || !conn.ip) throw new SdpError('the c= line has no address (c=IN IP4 ADDRESS)', lineOf(text, 'c='), 'RFC 4566 5.7');
   // RFC 4566 5.7: IP4 ADDR[/TTL[/N]]; IP6 ADDR[/N] (no TTL in IPv6)
   const [address, ...slash] = conn.ip.split('/');
   const v6 = conn.version === 6;
@@ -63,7 +72,7 @@ export function parseSdpStream(text: string): SdpStream {
   const map = (m.rtp ?? []).find((r) => r.payload === pt);
   let encoding: string, clockRate: number, channels: number;
   if (map) {
-    encoding = map.codec;
+    encoding = String(map.codec ?? ''); // sdp-transform makes an all-digit name a number
     clockRate = map.rate ?? 0;
     channels = Number(map.encoding ?? 1);
   } else if (STATIC[pt]) {
@@ -71,10 +80,16 @@ export function parseSdpStream(text: string): SdpStream {
   } else {
     throw new SdpError(`dynamic payload type ${pt} has no a=rtpmap`, mLine, 'RFC 4566 6 / RFC 3551 3: dynamic payload types must be mapped');
   }
+  if (map) {
+    // a=rtpmap:<pt> <encoding>/<clock rate>[/<channels>]: both numbers, else the stream is unplayable
+    const rl = lineOf(text, `a=rtpmap:${pt}`);
+    if (!Number.isInteger(clockRate) || clockRate < 1000 || clockRate > 768000) throw new SdpError(`a=rtpmap for payload type ${pt} has no usable clock rate ("${map.rate ?? ''}")`, rl, 'RFC 4566 6: a=rtpmap:<pt> <encoding>/<clock rate>');
+    if (!Number.isInteger(channels) || channels < 1 || channels > 255) throw new SdpError(`a=rtpmap for payload type ${pt} has an invalid channel count ("${map.encoding}")`, rl, 'RFC 4566 6 / RFC 3551 4.1: channels is a number, 1 if omitted');
+  }
   const fmtp: Record<string, string> = {};
   for (const f of m.fmtp ?? []) {
     if (f.payload !== pt) continue;
-    for (const kv of f.config.split(';')) {
+    for (const kv of String(f.config ?? '').split(';')) {
       const [k, v] = kv.split('=').map((x) => x.trim());
       if (k) fmtp[k] = v ?? '';
     }
@@ -91,7 +106,7 @@ export function parseSdpStream(text: string): SdpStream {
     encoding,
     clockRate,
     channels,
-    ptimeMs: m.ptime,
+    ptimeMs: typeof m.ptime === 'number' && m.ptime > 0 ? m.ptime : undefined,
     fmtp,
   };
 }

@@ -64,6 +64,7 @@ export async function openCapture(req: CaptureRequest): Promise<OpenedCapture> {
   let notice: (m: string) => void = () => undefined;
   route.onWarning = (m) => notice(m);
   const source = new ParecSource(route.sink.monitor, { rate: route.sink.rate, channels: route.sink.channels }, `application "${req.query}" (${route.inputs.length} stream${route.inputs.length === 1 ? '' : 's'} routed to ${route.sink.name}${req.keepLocal ? ', still audible here' : ''})`, parec);
+  route.onLost = (m) => source.abort(new RtpcastError(m, ExitCode.failure, `start it again when the application plays: rtpcast send --source app:${req.query}`));
   return { source, cleanup: () => route.close(), onNotice: (fn) => (notice = fn) };
 }
 

@@ -63,7 +63,8 @@ export function receiveSpec(r: PlayRequest): ReceiveSpec | { port: number; pendi
     if (enc !== 'l16' && enc !== 'opus') throw new RtpcastError(`${r.sdp.name}: encoding ${s.encoding} is not supported (rtpcast plays L16 and Opus)`, ExitCode.usage);
     const raw = parseSdpRaw(r.sdp.text);
     const sf = (raw.media[0]?.sourceFilter ?? raw.sourceFilter) as { filterMode?: string; srcList?: string } | undefined;
-    const ssm = sf && sf.filterMode === 'incl' ? sf.srcList?.split(' ')[0] : undefined;
+    // String(): sdp-transform makes an all-digit field a number (found by fuzzing)
+    const ssm = sf && sf.filterMode === 'incl' && sf.srcList !== undefined ? String(sf.srcList).split(' ')[0] : undefined;
     return {
       codec: enc, payloadType: s.payloadType, clockRate: enc === 'opus' ? 48000 : s.clockRate, channels: s.channels, port: r.port ?? s.port,
       address: s.address, family: s.family, multicast: s.multicast, sourceFilter: r.source ?? ssm, from: r.sdp.name,

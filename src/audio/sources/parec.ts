@@ -79,6 +79,14 @@ export class ParecSource implements AudioSource {
   }
   onError(fn: (e: Error) => void): void {
     this.errorFn = fn;
+    if (this.aborted) fn(this.aborted);
+  }
+  private aborted: Error | undefined;
+  /** Ends the capture with `e` (reported through onError, now or when it is set), e.g. its sink was removed. */
+  abort(e: Error): void {
+    if (this.closing || this.aborted) return;
+    this.aborted = e;
+    this.errorFn?.(e);
   }
   async close(): Promise<void> {
     this.closing = true;

@@ -1,0 +1,428 @@
+/**
+ * The long run (npm run soak): `rtpcast send` (a tone) -> `rtpcast play --json --out FILE.wav` on
+ * loopback for an hour (--minutes), sampling along the way:
+ *   - play's latency: every status event's bufferedMs (the latency it adds) against targetMs;
+ *   - the RSS of both processes (/proc/PID/status VmRSS) every --rss-every seconds;
+ *   - the decoded output, read as it is written (the recording's partial file): 10 ms windows,
+ *     any silent stretch between sounding ones is a gap; the tone's frequency each second.
+ * Pass criteria: after the first minute, latency within 5 ms of the target, RSS no more than 10%
+ * above its value at one minute (a drop, the GC handing pages back, is reported, not failed), and
+ * no gap that play's own counters (loss, underruns, stalls, concealment) do not explain.
+ *
+ *   npm run soak                         60 minutes, Opus mono (the default codec of rtpcast send)
+ *   npm run soak -- --minutes 10 --codec l16 --json
+ *
+ * Exit status 0 when every criterion holds, 1 otherwise. Everything it starts is stopped and its
+ * temporary directory removed (--keep leaves it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, fstatSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
+
+export interface SoakOptions {
+  minutes: number;
+  codec: 'opus' | 'l16';
+  port: number;
+  hz: number;
+  /** fixed --latency for play; undefined: play's adaptive target */
+  latencyMs?: number;
+  rssEverySec: number;
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Gap {
+  atSec: number;
+  durationMs: number;
+  explained: string | null;
+}
+
+export interface SoakResult {
+  minutes: number;
+  codec: string;
+  statusEvents: number;
+  /** after the first minute: |bufferedMs - targetMs| */
+  latency: {
+    samples: number; maxDeviationMs: number; meanBufferedMs: number; targetMin: number; targetMax: number; worst: { atSec: number; bufferedMs: number; targetMs: number } | null;
+    /** samples more than 5 ms off, and how many of them within 30 s after an underrun */
+    offTarget: number; offTargetAfterUnderrun: number; underrunTimesSec: number[];
+    /** samples more than 30 s after any underrun (and after the first minute): their max |buffered - target| */
+    calmSamples: number; calmMaxDeviationMs: number;
+  };
+  /** maxDeviationPct: the largest growth over the value at one minute; maxDropPct: the largest fall */
+  rss: { name: string; atOneMinuteKb: number; endKb: number; minKb: number; maxKb: number; maxDeviationPct: number; maxDropPct: number; samples: number }[];
+  audio: { seconds: number; gaps: Gap[]; unexplainedGaps: number; freqMinHz: number; freqMaxHz: number; offToneSeconds: { atSec: number; hz: number; explained: string | null }[] };
+  play: { lost: number; underruns: number; stalls: number; concealedMs: number; late: number; resyncs: number; malformed: number };
+  /** status intervals in which play counted an underrun, a stall or a loss, with the machine's load then */
+  incidents: { atSec: number; what: string; targetMs: number; bufferedMs: number; jitterMs: number; load1: number }[];
+  /** the machine's 1-minute load average over the run (CPUs: cpus) */
+  load: { mean: number; max: number; cpus: number };
+  pass: { latency: boolean; rss: boolean; gaps: boolean; all: boolean };
+  failures: string[];
+}
+
+interface Status {
+  elapsedSec: number;
+  player: { bufferedMs: number; targetMs: number; state: string; underruns: number; stalls: number; late: number; resyncs: number; concealedMs: { fec: number; plc: number; fade: number } };
+  stream?: { lost: number; jitterMs: number; maxSkewMs: number };
+  dropped: { malformed: number };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function rssKb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function startProc(argv: string[]): { child: ChildProcess; lines: string[]; stderr: () => string } {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const lines: string[] = [];
+  let partial = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    const parts = (partial + b.toString('utf8')).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts.filter((l) => l.trim()));
+  });
+  child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-8000)));
+  return { child, lines, stderr: () => err };
+}
+
+async function stopProc(c: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const done = new Promise<void>((r) => c.once('exit', () => r()));
+  try {
+    c.kill(signal);
+  } catch {
+    /* gone */
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, 5000);
+  await done;
+  clearTimeout(t);
+}
+
+/**
+ * Reads the growing recording (NAME.partial-XXXX.wav next to the target) from where it left off:
+ * 10 ms windows of s16le, RMS against -40 dBFS; zero crossings per second for the frequency.
+ */
+class OutputWatcher {
+  private fd: number | undefined;
+  private offset = 80; // WAV_HEADER_BYTES
+  private carry: Buffer = Buffer.alloc(0);
+  private sample = 0;
+  private silentRun = 0;
+  private silentStart = 0;
+  private heardSound = false;
+  private crossings = 0;
+  private lastSign = 0;
+  private secondStart = 0;
+  readonly gaps: { atSec: number; durationMs: number }[] = [];
+  /** whole seconds whose zero-crossing frequency is more than 1% off the tone */
+  readonly offTone: { atSec: number; hz: number }[] = [];
+  freqMin = Infinity;
+  freqMax = -Infinity;
+
+  constructor(
+    private readonly dir: string,
+    private readonly stem: string,
+    private readonly rate: number,
+    private readonly channels: number,
+    private readonly hz: number,
+  ) {}
+
+  get seconds(): number {
+    return this.sample / this.rate;
+  }
+
+  poll(): void {
+    if (this.fd === undefined) {
+      const f = readdirSync(this.dir).find((n) => n.startsWith(`${this.stem}.partial-`) && n.endsWith('.wav'));
+      if (!f) return;
+      this.fd = openSync(join(this.dir, f), 'r');
+    }
+    const size = fstatSync(this.fd).size;
+    if (size <= this.offset) return;
+    const n = Math.min(size - this.offset, 4 << 20);
+    const b = Buffer.alloc(n);
+    readSync(this.fd, b, 0, n, this.offset);
+    this.offset += n;
+    this.feed(Buffer.concat([this.carry, b]));
+  }
+
+  private feed(b: Buffer): void {
+    const frameBytes = 2 * this.channels;
+    const win = Math.round(this.rate / 100) * frameBytes;
+    let at = 0;
+    const thr = 32768 * 10 ** (-40 / 20);
+    for (; at + win <= b.length; at += win) {
+      let sum = 0;
+      for (let k = at; k < at + win; k += frameBytes) {
+        const v = b.readInt16LE(k);
+        sum += v * v;
+        const s = v > 0 ? 1 : v < 0 ? -1 : 0;
+        if (s !== 0 && s !== this.lastSign) {
+          if (this.lastSign !== 0) this.crossings++;
+          this.lastSign = s;
+        }
+      }
+      const frames = win / frameBytes;
+      const loud = Math.sqrt(sum / frames) > thr;
+      if (loud) {
+        if (this.heardSound && this.silentRun > 0) this.gaps.push({ atSec: this.silentStart / this.rate, durationMs: (this.silentRun / this.rate) * 1000 });
+        this.heardSound = true;
+        this.silentRun = 0;
+      } else if (this.heardSound) {
+        if (this.silentRun === 0) this.silentStart = this.sample;
+        this.silentRun += frames;
+      }
+      this.sample += frames;
+      if (this.sample - this.secondStart >= this.rate) {
+        // a whole second of sound: its frequency (a second with a gap is judged by the gap check)
+        if (loud && this.silentRun === 0 && this.heardSound) {
+          const f = this.crossings / 2 / ((this.sample - this.secondStart) / this.rate);
+          this.freqMin = Math.min(this.freqMin, f);
+          this.freqMax = Math.max(this.freqMax, f);
+          if (Math.abs(f - this.hz) > this.hz * 0.01) this.offTone.push({ atSec: this.secondStart / this.rate, hz: f });
+        }
+        this.secondStart = this.sample;
+        this.crossings = 0;
+      }
+    }
+    this.carry = b.subarray(at);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  const log = o.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'rtpcast-soak-'));
+  const out = join(dir, 'soak.wav');
+  const seconds = Math.round(o.minutes * 60);
+  const channels = 1;
+  const rate = 48000;
+  const codecArgs = o.codec === 'opus' ? ['--codec', 'opus', '--channels', '1'] : ['--codec', 'l16', '--rate', '48000', '--channels', '1'];
+  const failures: string[] = [];
+  // the receiver first (it waits for the sender), told the format by flags
+  const play = startProc([CLI, 'play', '--port', String(o.port), ...codecArgs.filter((x) => x !== '--rate' && x !== '48000'), ...(o.codec === 'l16' ? ['--rate', '48000'] : []), '--out', out, '--json', ...(o.latencyMs ? ['--latency', String(o.latencyMs)] : [])]);
+  let send: ReturnType<typeof startProc> | undefined;
+  const watcher = new OutputWatcher(dir, 'soak', rate, channels, o.hz);
+  const rss: Record<string, [number, number][]> = { send: [], play: [] };
+  const statuses: (Status & { load1: number })[] = [];
+  let parsed = 0;
+  try {
+    const t0 = Date.now();
+    for (;;) {
+      if (play.lines.some((l) => l.includes('"event":"start"'))) break;
+      if (play.child.exitCode !== null) throw new Error(`rtpcast play exited: ${play.stderr()}`);
+      if (Date.now() - t0 > 15000) throw new Error(`rtpcast play did not start: ${play.stderr()}`);
+      await sleep(50);
+    }
+    send = startProc([CLI, 'send', '--tone', String(o.hz), ...codecArgs, '--dest', `127.0.0.1:${o.port}`, '--duration', String(seconds), '--quiet']);
+    const start = Date.now();
+    let nextRss = 0;
+    let nextLog = 0;
+    while (Date.now() - start < seconds * 1000) {
+      if (send.child.exitCode !== null) throw new Error(`rtpcast send exited early (${send.child.exitCode}): ${send.stderr()}`);
+      if (play.child.exitCode !== null) throw new Error(`rtpcast play exited early (${play.child.exitCode}): ${play.stderr()}`);
+      const el = (Date.now() - start) / 1000;
+      if (el >= nextRss) {
+        nextRss += o.rssEverySec;
+        for (const [name, p] of [['send', send.child], ['play', play.child]] as const) {
+          const kb = rssKb(p.pid!);
+          if (kb !== undefined) rss[name].push([el, kb]);
+        }
+      }
+      watcher.poll();
+      for (; parsed < play.lines.length; parsed++) {
+        const e = JSON.parse(play.lines[parsed]) as { event: string } & Status;
+        if (e.event === 'status') statuses.push({ ...e, load1: loadavg()[0] });
+      }
+      if (el >= nextLog) {
+        nextLog += 60;
+        const s = statuses[statuses.length - 1];
+        log(`${(el / 60).toFixed(1)} min: latency ${s?.player.bufferedMs.toFixed(1)}/${s?.player.targetMs.toFixed(1)} ms, RSS send ${rss.send.at(-1)?.[1]} kB play ${rss.play.at(-1)?.[1]} kB, audio ${watcher.seconds.toFixed(0)} s, gaps ${watcher.gaps.length}`);
+      }
+      await sleep(500);
+    }
+    await stopProc(send.child, 'SIGINT');
+    await sleep(500);
+    watcher.poll();
+    await stopProc(play.child, 'SIGINT');
+    for (; parsed < play.lines.length; parsed++) {
+      const e = JSON.parse(play.lines[parsed]) as { event: string } & Status;
+      if (e.event === 'status') statuses.push({ ...e, load1: loadavg()[0] });
+    }
+    if (play.child.exitCode !== 0) failures.push(`rtpcast play exited with ${play.child.exitCode}: ${play.stderr()}`);
+  } finally {
+    if (send) await stopProc(send.child, 'SIGTERM');
+    await stopProc(play.child, 'SIGTERM');
+    watcher.close();
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  }
+
+  // ---- judge
+  // play's output clock starts with play (before the sender): status elapsedSec is on that clock,
+  // and so is the recording's position
+  const settled = statuses.filter((s) => s.elapsedSec >= 60 && s.player.state === 'playing');
+  let worst: SoakResult['latency']['worst'] = null;
+  let maxDev = 0;
+  for (const s of settled) {
+    const d = Math.abs(s.player.bufferedMs - s.player.targetMs);
+    if (d >= maxDev) {
+      maxDev = d;
+      worst = { atSec: s.elapsedSec, bufferedMs: s.player.bufferedMs, targetMs: s.player.targetMs };
+    }
+  }
+  const latency = {
+    samples: settled.length,
+    maxDeviationMs: maxDev,
+    meanBufferedMs: settled.reduce((a, s) => a + s.player.bufferedMs, 0) / Math.max(1, settled.length),
+    targetMin: Math.min(...settled.map((s) => s.player.targetMs)),
+    targetMax: Math.max(...settled.map((s) => s.player.targetMs)),
+    worst,
+    offTarget: 0,
+    offTargetAfterUnderrun: 0,
+    underrunTimesSec: [] as number[],
+    calmSamples: 0,
+    calmMaxDeviationMs: 0,
+  };
+  const rssOut = Object.entries(rss).map(([name, xs]) => {
+    const base = xs.find(([t]) => t >= 60)?.[1] ?? xs[0]?.[1] ?? 0;
+    const after = xs.filter(([t]) => t >= 60).map(([, kb]) => kb);
+    // growth is what a leak looks like; a drop (the GC handing pages back) is reported, not failed
+    const dev = after.length ? Math.max(...after.map((kb) => (kb - base) / base)) * 100 : 0;
+    const drop = after.length ? Math.max(...after.map((kb) => (base - kb) / base)) * 100 : 0;
+    return { name, atOneMinuteKb: base, endKb: xs.at(-1)?.[1] ?? 0, minKb: Math.min(...after), maxKb: Math.max(...after), maxDeviationPct: dev, maxDropPct: drop, samples: xs.length };
+  });
+  // a gap is explained when play counted loss, an underrun or a stall around it (within 2 s)
+  const counters = (s: Status) => ({ lost: s.stream?.lost ?? 0, underruns: s.player.underruns, stalls: s.player.stalls, resyncs: s.player.resyncs, concealedMs: Math.round(s.player.concealedMs.fec + s.player.concealedMs.plc + s.player.concealedMs.fade) });
+  const explain = (fromSec: number, toSec: number): string | null => {
+    const before = [...statuses].reverse().find((s) => s.elapsedSec <= fromSec - 2);
+    const after = statuses.find((s) => s.elapsedSec >= toSec + 2);
+    if (!before || !after) return 'at the start or end of the run';
+    const a = counters(before);
+    const b = counters(after);
+    const why = (['lost', 'underruns', 'stalls', 'resyncs', 'concealedMs'] as const).filter((k) => b[k] > a[k]).map((k) => `${k} +${b[k] - a[k]}`);
+    return why.length ? `play reported ${why.join(', ')}` : null;
+  };
+  const gaps: Gap[] = watcher.gaps.map((g) => ({ ...g, explained: explain(g.atSec, g.atSec + g.durationMs / 1000) }));
+  const offTone = watcher.offTone.map((x) => ({ ...x, explained: explain(x.atSec, x.atSec + 1) }));
+  // latency samples off the target: how many follow an underrun within 30 s (the servo drains
+  // the latency an underrun added at about 1 ms per second)
+  const underrunTimes: number[] = [];
+  for (let k = 1; k < statuses.length; k++) if (statuses[k].player.underruns > statuses[k - 1].player.underruns) underrunTimes.push(statuses[k].elapsedSec);
+  const offLatency = settled.filter((s) => Math.abs(s.player.bufferedMs - s.player.targetMs) > 5);
+  const afterUnderrun = offLatency.filter((s) => underrunTimes.some((t) => t <= s.elapsedSec && s.elapsedSec - t <= 30)).length;
+  latency.offTarget = offLatency.length;
+  latency.offTargetAfterUnderrun = afterUnderrun;
+  latency.underrunTimesSec = underrunTimes.map((t) => Math.round(t));
+  const calm = settled.filter((s) => !underrunTimes.some((t) => t <= s.elapsedSec && s.elapsedSec - t <= 30));
+  latency.calmSamples = calm.length;
+  latency.calmMaxDeviationMs = Math.max(0, ...calm.map((s) => Math.abs(s.player.bufferedMs - s.player.targetMs)));
+  const incidents: SoakResult['incidents'] = [];
+  for (let k = 1; k < statuses.length; k++) {
+    const a = counters(statuses[k - 1]);
+    const b = counters(statuses[k]);
+    const what = (['lost', 'underruns', 'stalls', 'resyncs'] as const).filter((x) => b[x] > a[x]).map((x) => `${x} +${b[x] - a[x]}`);
+    const s = statuses[k];
+    if (what.length) incidents.push({ atSec: s.elapsedSec, what: what.join(', '), targetMs: s.player.targetMs, bufferedMs: s.player.bufferedMs, jitterMs: s.stream?.jitterMs ?? 0, load1: s.load1 });
+  }
+  const loads = statuses.map((s) => s.load1);
+  const last = statuses.at(-1);
+  const result: SoakResult = {
+    minutes: o.minutes,
+    codec: o.codec,
+    statusEvents: statuses.length,
+    latency,
+    rss: rssOut,
+    audio: { seconds: watcher.seconds, gaps, unexplainedGaps: gaps.filter((g) => !g.explained).length, freqMinHz: watcher.freqMin, freqMaxHz: watcher.freqMax, offToneSeconds: offTone },
+    play: {
+      lost: last?.stream?.lost ?? 0, underruns: last?.player.underruns ?? 0, stalls: last?.player.stalls ?? 0, late: last?.player.late ?? 0, resyncs: last?.player.resyncs ?? 0,
+      concealedMs: last ? last.player.concealedMs.fec + last.player.concealedMs.plc + last.player.concealedMs.fade : 0, malformed: last?.dropped.malformed ?? 0,
+    },
+    incidents,
+    load: { mean: loads.reduce((x, y) => x + y, 0) / Math.max(1, loads.length), max: Math.max(0, ...loads), cpus: cpus().length },
+    pass: { latency: false, rss: false, gaps: false, all: false },
+    failures,
+  };
+  result.pass.latency = latency.samples > 0 && latency.maxDeviationMs <= 5;
+  if (!result.pass.latency) failures.push(latency.samples ? `latency strayed ${latency.maxDeviationMs.toFixed(1)} ms from the target (worst at ${worst?.atSec.toFixed(0)} s: ${worst?.bufferedMs.toFixed(1)} ms for a target of ${worst?.targetMs.toFixed(1)} ms); ${latency.offTarget} of ${latency.samples} samples over 5 ms off, ${latency.offTargetAfterUnderrun} of them within 30 s after an underrun (underruns at ${latency.underrunTimesSec.join(', ')} s); ${latency.calmSamples} samples more than 30 s from any underrun, max deviation ${latency.calmMaxDeviationMs.toFixed(1)} ms` : 'no status event after the first minute');
+  result.pass.rss = rssOut.every((r) => r.samples > 0 && r.maxDeviationPct <= 10);
+  for (const r of rssOut) if (r.maxDeviationPct > 10) failures.push(`${r.name} RSS grew ${r.maxDeviationPct.toFixed(1)}% over ${r.atOneMinuteKb} kB at one minute (range ${r.minKb}-${r.maxKb} kB, end ${r.endKb} kB)`);
+  result.pass.gaps = result.audio.unexplainedGaps === 0 && watcher.seconds >= seconds - 5;
+  if (result.audio.unexplainedGaps) failures.push(`${result.audio.unexplainedGaps} unexplained gap(s) in the output: ${gaps.filter((g) => !g.explained).slice(0, 5).map((g) => `${g.durationMs.toFixed(0)} ms at ${g.atSec.toFixed(1)} s`).join(', ')}`);
+  if (watcher.seconds < seconds - 5) failures.push(`only ${watcher.seconds.toFixed(0)} s of output for ${seconds} s sent`);
+  const badTone = offTone.filter((x) => !x.explained);
+  if (badTone.length) failures.push(`${badTone.length} second(s) of output off the ${o.hz} Hz tone with nothing reported by play: ${badTone.slice(0, 5).map((x) => `${x.hz.toFixed(0)} Hz at ${x.atSec.toFixed(0)} s`).join(', ')}`);
+  result.pass.all = result.pass.latency && result.pass.rss && result.pass.gaps && failures.length === 0;
+  return result;
+}
+
+function parseArgs(argv: string[]): SoakOptions & { json: boolean } {
+  const o: SoakOptions & { json: boolean } = { minutes: 60, codec: 'opus', port: 47004, hz: 1000, rssEverySec: 5, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => argv[++i] ?? '';
+    if (k === '--minutes') o.minutes = Number(v());
+    else if (k === '--codec') o.codec = v() as 'opus' | 'l16';
+    else if (k === '--port') o.port = Number(v());
+    else if (k === '--latency') o.latencyMs = Number(v());
+    else if (k === '--rss-every') o.rssEverySec = Number(v());
+    else if (k === '--keep') o.keep = true;
+    else if (k === '--json') o.json = true;
+    else {
+      console.error(`soak: unknown option ${k}\nusage: node dist/scripts/soak.js [--minutes 60] [--codec opus|l16] [--port 47004] [--latency MS] [--rss-every 5] [--keep] [--json]`);
+      process.exit(2);
+    }
+  }
+  if (!(o.minutes > 0) || (o.codec !== 'opus' && o.codec !== 'l16')) {
+    console.error('soak: --minutes must be positive and --codec opus or l16');
+    process.exit(2);
+  }
+  return o;
+}
+
+if (require.main === module) {
+  const o = parseArgs(process.argv.slice(2));
+  runSoak({ ...o, log: o.json ? undefined : (l) => console.log(l) })
+    .then((r) => {
+      if (o.json) console.log(JSON.stringify(r));
+      else {
+        console.log(`soak ${r.minutes} min, ${r.codec}: ${r.pass.all ? 'PASS' : 'FAIL'}`);
+        console.log(`  latency after 1 min: ${r.latency.samples} samples, max |buffered - target| ${r.latency.maxDeviationMs.toFixed(2)} ms, mean buffered ${r.latency.meanBufferedMs.toFixed(1)} ms, target ${r.latency.targetMin.toFixed(1)}-${r.latency.targetMax.toFixed(1)} ms`);
+        for (const x of r.rss) console.log(`  RSS ${x.name}: ${x.atOneMinuteKb} kB at 1 min, ${x.endKb} kB at the end, range ${x.minKb}-${x.maxKb} kB (max growth ${x.maxDeviationPct.toFixed(1)}%, max drop ${x.maxDropPct.toFixed(1)}%)`);
+        console.log(`  output: ${r.audio.seconds.toFixed(0)} s, tone ${r.audio.freqMinHz.toFixed(1)}-${r.audio.freqMaxHz.toFixed(1)} Hz (${r.audio.offToneSeconds.length} s off by > 1%, ${r.audio.offToneSeconds.filter((x) => !x.explained).length} unexplained), gaps ${r.audio.gaps.length} (unexplained ${r.audio.unexplainedGaps})`);
+        console.log(`  latency samples > 5 ms off: ${r.latency.offTarget} (${r.latency.offTargetAfterUnderrun} within 30 s after an underrun; underruns at ${r.latency.underrunTimesSec.join(', ')} s); more than 30 s from any underrun: ${r.latency.calmSamples} samples, max deviation ${r.latency.calmMaxDeviationMs.toFixed(2)} ms`);
+        for (const g of r.audio.gaps.slice(0, 20)) console.log(`    gap ${g.durationMs.toFixed(0)} ms at ${g.atSec.toFixed(2)} s: ${g.explained ?? 'UNEXPLAINED'}`);
+        console.log(`  play counters: ${JSON.stringify(r.play)}`);
+        console.log(`  machine load (1 min average): mean ${r.load.mean.toFixed(1)}, max ${r.load.max.toFixed(1)} on ${r.load.cpus} CPUs`);
+        for (const x of r.incidents.slice(0, 40)) console.log(`    at ${x.atSec.toFixed(0)} s: ${x.what}; target ${x.targetMs.toFixed(1)} ms, buffered ${x.bufferedMs.toFixed(1)} ms, jitter ${x.jitterMs.toFixed(2)} ms, load ${x.load1.toFixed(1)}`);
+        for (const f of r.failures) console.log(`  FAIL: ${f}`);
+      }
+      process.exitCode = r.pass.all ? 0 : 1;
+    })
+    .catch((e: Error) => {
+      console.error(`soak: ${e.message}`);
+      process.exitCode = 1;
+    });
+}
