@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { ExitCode, RtpcastError } from '../errors';
 import { KEY_AND_SALT_BYTES, SRTP_SUITE } from '../rtp/srtp';
+import { displayPath, type ReceiverCommand } from './receivers';
 
 export interface CryptoAttribute {
   tag: number;
@@ -104,4 +105,46 @@ export function selectCrypto(values: string[]): CryptoAttribute {
   }
   if (values.length > 1 && first instanceof RtpcastError) throw new RtpcastError(`${first.message} (and none of the other ${values.length - 1} a=crypto lines is usable)`, first.exitCode, first.hint);
   throw first;
+}
+
+/** Receiver commands for an SRTP stream: players that read a=crypto from the SDP (never the key on a command line). */
+export function srtpReceiverCommands(sdpPath?: string): ReceiverCommand[] {
+  if (!sdpPath) return [{ player: 'rtpcast', command: 'rtpcast play stream.sdp', note: 'SRTP: the receiver needs an SDP holding the key (rtpcast send --sdp FILE writes it)' }];
+  const sdp = displayPath(sdpPath);
+  return [
+    { player: 'rtpcast', command: `rtpcast play ${sdp}` },
+    { player: 'ffplay', command: `ffplay -nodisp -protocol_whitelist ${FFMPEG_SRTP_PROTOCOLS} -i ${sdp}` },
+    { player: 'ffmpeg', command: `ffmpeg -protocol_whitelist ${FFMPEG_SRTP_PROTOCOLS} -i ${sdp} out.wav` },
+  ];
+}
+
+/** What ffmpeg must be allowed to open to play an SDP with a=crypto. */
+export const FFMPEG_SRTP_PROTOCOLS = 'file,udp,rtp,srtp';
+
+/** The warning printed when a key is handed out: where it is and what holding it allows. */
+export function srtpNotice(where: '-' | string[]): string {
+  const place = where === '-' ? 'the SDP printed on stdout' : where.length ? `the SDP (${where.join(', ')}; readable by you only)` : 'the key given with --srtp-key';
+  return `SRTP: ${place} holds the key: anyone who has it can listen to this stream and inject audio into it. Copy it over ssh (scp), never by chat or e-mail; a new key each run. See docs/SECURITY.md`;
+}
+
+/**
+ * The SRTP key of an SDP's audio stream (key||salt), or undefined for plain RTP. Throws an
+ * RtpcastError naming the file when the SDP asks for SRTP that rtpcast cannot do.
+ */
+export function srtpKeyOfSdp(s: { protocol: string; crypto: string[] }, name: string): Buffer | undefined {
+  if (s.crypto.length) {
+    try {
+      return selectCrypto(s.crypto).keyAndSalt;
+    } catch (e) {
+      if (e instanceof RtpcastError) throw new RtpcastError(`${name}: ${e.message}`, e.exitCode, e.hint);
+      throw e;
+    }
+  }
+  if (/SAVP/i.test(s.protocol)) {
+    throw bad(
+      `${name}: the stream is ${s.protocol} (SRTP) but the SDP has no a=crypto key: rtpcast takes SRTP keys from a=crypto only (no DTLS-SRTP, no MIKEY)`,
+      'ask the sender for an SDP with a=crypto (rtpcast send --srtp writes one; ffmpeg: -srtp_out_suite/-srtp_out_params with -sdp_file)',
+    );
+  }
+  return undefined;
 }
