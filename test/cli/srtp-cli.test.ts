@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { dgramReceiver } from '../support/udp';
 import { parseSdpStream } from '../../src/sdp/parse';
 import { selectCrypto } from '../../src/sdp/crypto';
 import { masterKeyFrom, SrtpUnprotector } from '../../src/rtp/srtp';
 import { parseRtp, rtcpSummary } from '../../src/rtp/parse';
 import { toSendRequest } from '../../src/cli/send';
+import { renderPlayStatus } from '../../src/cli/play';
 
 const CLI = join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
@@ -131,8 +131,6 @@ test('play: an SDP that asks for SRTP rtpcast cannot do is refused with the reas
 });
 
 test('play status line: SRTP authentication failures and replays are shown', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderPlayStatus } = require('../../src/cli/play') as typeof import('../../src/cli/play');
   const base = {
     elapsedSec: 5, others: [], dropped: { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0 },
     player: { state: 'playing' as const, targetMs: 40, bufferedMs: 40, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 5000, driftPpm: 0, resyncs: 0, undecodable: 0 },
