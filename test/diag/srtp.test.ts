@@ -4,6 +4,7 @@ import { srtcpShaped, SrtpSniffer, srtpFindings, type SrtpSnapshot } from '../..
 import { masterKeyFrom, SrtpProtector } from '../../src/rtp/srtp';
 import { cryptoAttributeValue } from '../../src/sdp/crypto';
 import type { Finding } from '../../src/diag/report';
+import { lintSdp } from '../../src/diag/sdp';
 
 const KEY = Buffer.alloc(30, 5);
 const SR = Buffer.from('80c80006abcdef01' + '11'.repeat(20), 'hex');
@@ -77,4 +78,12 @@ test('srtpFindings with a key: ok, wrong key, forged packets next to the stream'
   assert.match(wrong[0].title, /wrong key\?$/);
   const forged = srtpFindings([], { ...base, keyed: true, rtpAuthenticated: 100, rtpAuthFailed: 3, rtpReplayed: 2 }, { port: 5004, rtcpPortDatagrams: 0, rtcpPortValid: 0, rtpDatagrams: 105 });
   assert.deepEqual(forged.map((x) => [x.id, x.severity]), [['packets.srtp', 'ok'], ['packets.srtp-forged', 'warn'], ['packets.srtp-replayed', 'info']]);
+});
+
+test('diag sdp: an SDP with a=crypto is played with commands that allow srtp (and no GStreamer/VLC command without the key)', () => {
+  const r = lintSdp(SDP(cryptoAttributeValue(KEY)), { name: 'k.sdp' });
+  const cmds = (r.data as { commands: { player: string; command: string }[] }).commands;
+  assert.deepEqual(cmds.map((c) => c.player), ['rtpcast', 'ffplay', 'ffmpeg']);
+  assert.ok(cmds.every((c) => c.player === 'rtpcast' || c.command.includes('-protocol_whitelist file,udp,rtp,srtp')));
+  assert.ok(!JSON.stringify(cmds).includes(KEY.toString('base64')));
 });
