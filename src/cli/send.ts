@@ -51,8 +51,9 @@ Examples:
       what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004)
   rtpcast send --codec l16 --dest 239.1.2.3:5004 --ttl 1 --sdp room.sdp
       multicast to every listener on the LAN segment (wired networks; Wi-Fi often drops multicast)
-  rtpcast send --srtp --dest 192.168.1.20 --sdp stream.sdp && scp stream.sdp 192.168.1.20:
-      encrypted and authenticated (SRTP); the key is in stream.sdp (mode 0600): copy it over ssh only
+  rtpcast send --srtp --dest 192.168.1.20 --sdp stream.sdp
+      encrypted and authenticated (SRTP); the key is in stream.sdp (mode 0600): copy it over ssh only,
+      e.g. from another terminal: scp stream.sdp 192.168.1.20:   then there: rtpcast play stream.sdp
   rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
       two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
 
