@@ -14,6 +14,8 @@
  *    Every forgery is counted as an authentication failure, every replay as a replay, and the
  *    3 kHz tone is nowhere in what play wrote.
  * 4. play with the SDP of another key: nothing is played, and it says "wrong key?".
+ * 5. rtpcast diag packets on an SRTP stream: recognised from its SRTCP without the SDP; with the
+ *    SDP of another key, "wrong key?"; with the sender's, authenticated.
  *
  * The sender is run twice per case (once to write the SDP, once for real), so the key is
  * fixed with --srtp-key; rtpcast's own key generation is covered by test/cli/srtp-cli.test.ts.
@@ -29,10 +31,10 @@ import { masterKeyFrom, SrtpProtector } from '../../src/rtp/srtp';
 import { FFMPEG_SRTP_PROTOCOLS } from '../../src/sdp/crypto';
 import { parseSdpStream } from '../../src/sdp/parse';
 import {
-  assertTone, checkTone, config, makeWorkDir, portAllocator, removeWorkDir, requireProgram, sendTone, startReceiver, summary, TONE_PEAK_DBFS, writeSdp,
+  assertTone, checkTone, config, makeWorkDir, portAllocator, removeWorkDir, requireProgram, RTPCAST_CLI, sendTone, startReceiver, summary, TONE_PEAK_DBFS, writeSdp,
   type Receiver, type StreamConfig,
 } from '../support/peers';
-import { Procs, type Proc } from '../support/procs';
+import { Procs, waitForUdpBound, type Proc } from '../support/procs';
 import { checkPlayedWav, cleanConcealBoundMs, concealedMs, playFinished, referenceTone, startPlay, stopPlayAfterReceiving, warnings, type PlayStatusJson } from '../support/play-helpers';
 
 const port = portAllocator(28700);
@@ -358,3 +360,51 @@ describe('interop SRTP: rtpcast play with the wrong key', () => {
     }
   });
 });
+
+describe('interop SRTP: rtpcast diag packets on an SRTP stream', () => {
+  const p = port();
+  test('without the SDP: SRTCP tells it is SRTP (not "port off by one"); with the SDP of another key: "wrong key?"', { timeout: 60_000 }, async () => {
+    requireProgram('ss');
+    const cfg = config('opus-stereo');
+    const procs = new Procs();
+    const dir = makeWorkDir('srtp-diag');
+    try {
+      const wrong = join(dir, 'wrong.sdp');
+      await writeSdp(procs, cfg, cfg.hz, [`127.0.0.1:${p}`], wrong, [], ['--srtp', '--srtp-key', b64key()]);
+      const diag = (args: string[]) => procs.start([process.execPath, RTPCAST_CLI, 'diag', 'packets', '--port', String(p), '--json', ...args]);
+      type Report = { findings: { id: string; severity: string; title: string }[]; conclusion?: string };
+      const report = async (d: Proc): Promise<Report> => {
+        const e = await d.waitExit(30_000);
+        assert.ok(e, `diag did not finish:\n${d.describe()}`);
+        const j = JSON.parse(d.stdout) as Report | Report[];
+        return Array.isArray(j) ? j[0] : j;
+      };
+      // 1: listening before the sender starts, so its first SRTCP (an SR at the start) is seen
+      const d1 = diag(['--duration', '3']);
+      await waitForUdpBound(p + 1, d1);
+      const sender = procs.start([...senderArgvFor(cfg, p, join(dir, 's.sdp')), '--srtp', '--duration', '8']);
+      const r1 = await report(d1);
+      const ids1 = r1.findings.map((f) => f.id);
+      assert.ok(ids1.includes('packets.srtp-detected'), `no SRTP finding: ${JSON.stringify(r1.findings)}`);
+      for (const bad of ['packets.rtcp-port-other', 'packets.no-rtcp']) assert.ok(!ids1.includes(bad), `${bad} for SRTCP: ${JSON.stringify(r1.findings)}`);
+      assert.ok(!r1.findings.some((f) => f.severity === 'problem'), `problems on a healthy SRTP stream: ${JSON.stringify(r1.findings)}`);
+      // 2: the SDP of another key
+      const r2 = await report(diag(['--duration', '1.5', '--sdp', wrong]));
+      const w = r2.findings.find((f) => f.id === 'packets.srtp-wrong-key');
+      assert.ok(w && w.severity === 'problem' && /wrong key\?/.test(w.title), JSON.stringify(r2.findings));
+      assert.equal(r2.conclusion, w.title);
+      // 3: the sender's own SDP (written when it started)
+      const r3 = await report(diag(['--duration', '1.5', '--sdp', join(dir, 's.sdp')]));
+      const ok = r3.findings.find((f) => f.id === 'packets.srtp');
+      assert.ok(ok && ok.severity === 'ok', JSON.stringify(r3.findings));
+      await sender.stop('SIGINT', 5000);
+    } finally {
+      await procs.cleanup();
+      removeWorkDir(dir);
+    }
+  });
+});
+
+function senderArgvFor(cfg: StreamConfig, p: number, sdp: string): string[] {
+  return [process.execPath, RTPCAST_CLI, 'send', '--tone', String(cfg.hz), ...cfg.args, '--dest', `127.0.0.1:${p}`, '--sdp', sdp, '--quiet'];
+}
