@@ -96,7 +96,7 @@ export function diagCommand(): Command {
       .option('--group <address>', 'multicast group to join')
       .option('--source <address>', 'only this sender')
       .option('--bind <address>', 'local address to listen on')
-      .option('--sdp <file>', 'the stream\'s SDP (clock rates of dynamic payload types)')
+      .option('--sdp <file>', 'the stream\'s SDP (clock rates of dynamic payload types; with a=crypto, SRTP packets are authenticated with its key)')
       .option('--json', 'machine-readable output')
       .addHelpText('after', `\nCtrl-C ends the capture early and reports what arrived.\n\n${DIAG_EXIT_HELP}`)
       .action(async (o: { port: number; duration: number; group?: string; source?: string; bind?: string; sdp?: string; json?: boolean }) => {

@@ -6,6 +6,7 @@ import { readSdpArg, runPlay, type PlayRequest, type PlayStatus } from '../sessi
 import { intArg, numberArg } from './parse';
 import { sdpName, waitForSap } from '../sdp/sap';
 import { event, formatClock, say, type Output } from './output';
+import { srtpSummary } from '../transport/srtp';
 
 interface PlayFlags {
   port?: number;
@@ -82,6 +83,8 @@ export function renderPlayStatus(s: PlayStatus): string {
     `drift ${p.driftPpm > 0 ? '+' : ''}${p.driftPpm} ppm`,
     s.others.length ? `${s.others.length} other sender(s)` : '',
     s.dropped.malformed + s.dropped.filtered ? `${s.dropped.malformed + s.dropped.filtered} dropped` : '',
+    s.srtp?.authFailed ? `${s.srtp.authFailed} failed SRTP auth` : '',
+    s.srtp?.replayed ? `${s.srtp.replayed} replayed` : '',
   ];
   return parts.filter(Boolean).join('  ');
 }
@@ -118,7 +121,7 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
     (format) => createSink(f.out, format, { rawFormat: f.format as SampleFormat }),
     {
       onStart({ spec, bound, sink }) {
-        say(o, `rtpcast play: ${spec.codec === 'opus' ? 'Opus' : 'L16'} ${spec.clockRate} Hz ${spec.channels} ch, payload type ${spec.payloadType} (from ${spec.from})\n  listening ${bound}${spec.sourceFilter ? `, only from ${spec.sourceFilter}` : ''}\n  output    ${sink}\n  Ctrl-C stops.`);
+        say(o, `rtpcast play: ${spec.codec === 'opus' ? 'Opus' : 'L16'} ${spec.clockRate} Hz ${spec.channels} ch, payload type ${spec.payloadType} (from ${spec.from})${spec.security ? `, ${spec.security}` : ''}\n  listening ${bound}${spec.sourceFilter ? `, only from ${spec.sourceFilter}` : ''}\n  output    ${sink}\n  Ctrl-C stops.`);
         event(o, 'start', { stream: spec, listening: bound, output: sink });
       },
       onStatus(s) {
@@ -140,6 +143,8 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
   process.off('SIGTERM', onSignal);
   if (shown) o.err.write('\n');
   say(o, `rtpcast play: stopped. ${renderPlayStatus(final)}`);
+  const srtpVerdict = final.srtp && srtpSummary(final.srtp);
+  if (srtpVerdict) say(o, srtpVerdict);
   event(o, 'stop', final as unknown as Record<string, unknown>);
   return 0;
 }

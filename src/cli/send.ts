@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { decodeSrtpKey } from '../sdp/crypto';
 import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import { runSend, type SendRequest, type SourceRequest } from '../session/send';
@@ -28,6 +30,8 @@ interface SendFlags {
   multicastLoop: boolean;
   multicastIf?: string;
   sdp?: string;
+  srtp?: boolean;
+  srtpKey?: string;
   name?: string;
   duration?: number;
   quiet?: boolean;
@@ -47,6 +51,9 @@ Examples:
       what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004)
   rtpcast send --codec l16 --dest 239.1.2.3:5004 --ttl 1 --sdp room.sdp
       multicast to every listener on the LAN segment (wired networks; Wi-Fi often drops multicast)
+  rtpcast send --srtp --dest 192.168.1.20 --sdp stream.sdp
+      encrypted and authenticated (SRTP); the key is in stream.sdp (mode 0600): copy it over ssh only,
+      e.g. from another terminal: scp stream.sdp 192.168.1.20:   then there: rtpcast play stream.sdp
   rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
       two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
 
@@ -80,6 +87,8 @@ export function sendCommand(): Command {
     .option('--no-multicast-loop', 'do not deliver our multicast to receivers on this machine')
     .option('--multicast-if <address>', 'local interface address to send multicast from')
     .option('--sdp <file|->', 'write the SDP to this file (atomically), or - to print it on stdout')
+    .option('--srtp', 'encrypt and authenticate with SRTP (AES_CM_128_HMAC_SHA1_80): a new random key goes into the SDP (a=crypto, file mode 0600); whoever has the SDP can listen and inject, so copy it over ssh (docs/SECURITY.md)')
+    .option('--srtp-key <base64|@file>', 'with --srtp: use this key instead of a new one (30 octets in base64: openssl rand -base64 30); @file reads it from a file (a key on the command line shows in ps and shell history)')
     .option('--name <text>', 'session name in the SDP (s= line)')
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
@@ -109,6 +118,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
     source = { kind: 'default', hz: 440, dbfs: f.toneLevel };
   }
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
+  if (f.srtpKey !== undefined && !f.srtp) throw usageError('--srtp-key goes with --srtp', 'add --srtp');
   return {
     source,
     stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: f.pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
@@ -117,7 +127,19 @@ export function toSendRequest(f: SendFlags): SendRequest {
     multicastInterface: f.multicastIf,
     sdp: f.sdp,
     durationSec: f.duration,
+    ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
   };
+}
+
+function srtpKeyArg(v: string): Buffer {
+  if (!v.startsWith('@')) return decodeSrtpKey(v, '--srtp-key');
+  let text: string;
+  try {
+    text = readFileSync(v.slice(1), 'utf8');
+  } catch (e) {
+    throw usageError(`--srtp-key ${v}: cannot read the key file: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return decodeSrtpKey(text, `the key in ${v.slice(1)}`);
 }
 
 async function sendAction(f: SendFlags): Promise<number> {

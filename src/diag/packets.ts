@@ -27,6 +27,7 @@ import { fmtHz, playbackSpeed, rawPcmFinding } from './wording';
 import { snapRate } from './classify';
 import { checkFirewall } from './firewall';
 import { parseSap, SAP_GROUPS, SAP_PORT, sdpName } from '../sdp/sap';
+import { SrtpSniffer, srtpFindings } from './srtp';
 
 export { PacketCounter } from './counter';
 export type { PacketSnapshot, StreamSnapshot, SenderSnapshot, PacketCounterOptions } from './counter';
@@ -86,16 +87,23 @@ export async function capturePackets(o: CapturePacketsOptions): Promise<DiagRepo
     }
   }
   const counter = new PacketCounter({ payloadTypes, source: o.group ? undefined : o.source });
+  const srtp = new SrtpSniffer(o.sdp);
   let main: Listener;
   try {
-    main = await openListener({ port: o.port, bind: o.bind, group: o.group, source: o.source, multicastInterface: o.multicastInterface }, (msg, r) => counter.add(msg, r, process.hrtime.bigint()));
+    main = await openListener({ port: o.port, bind: o.bind, group: o.group, source: o.source, multicastInterface: o.multicastInterface }, (msg, r) => {
+      counter.add(msg, r, process.hrtime.bigint());
+      srtp.rtp(msg);
+    });
   } catch (e) {
     return { check: ID, findings: [...findings, bindFailure(o.port, e)], data: { port: o.port } };
   }
   let rtcp: Listener | undefined;
   if (o.rtcpPort !== false && o.port < 65535) {
     try {
-      rtcp = await openListener({ port: o.port + 1, bind: o.bind, group: o.group, source: o.source, multicastInterface: o.multicastInterface, recvBufferBytes: 1 << 20 }, (msg, r) => counter.addRtcpPort(msg, r));
+      rtcp = await openListener({ port: o.port + 1, bind: o.bind, group: o.group, source: o.source, multicastInterface: o.multicastInterface, recvBufferBytes: 1 << 20 }, (msg, r) => {
+        counter.addRtcpPort(msg, r);
+        srtp.rtcp(msg);
+      });
     } catch { /* busy: RTCP there is someone else's */ }
   }
   const started = process.hrtime.bigint();
@@ -132,11 +140,15 @@ export async function capturePackets(o: CapturePacketsOptions): Promise<DiagRepo
 
   if (snap.datagrams === 0 && Object.keys(snap.ignored).length === 0) {
     const z = await investigateSilence(o, main, snap, durationSec);
-    return { check: ID, findings: [...findings, ...z.findings], conclusion: z.conclusion, data: { socket: socketInfo, durationSec, snapshot: snap, ...z.data } };
+    const zf = srtpFindings(z.findings, srtp.snapshot(), { port: o.port, rtcpPortDatagrams: snap.rtcpPort.datagrams, rtcpPortValid: snap.rtcpPort.valid, rtpDatagrams: 0 });
+    // SRTCP on port + 1 is not "the sender's port is off by one": then the SRTP finding concludes
+    const zc = zf.some((f) => f.id === `${ID}.srtp-detected`) ? zf.find((f) => f.severity === 'problem' && f.id !== `${ID}.none`)?.title ?? z.conclusion : z.conclusion;
+    return { check: ID, findings: [...findings, ...zf], conclusion: zc, data: { socket: socketInfo, durationSec, snapshot: snap, srtp: srtp.snapshot(), ...z.data } };
   }
   findings.push(...packetFindings(snap, { port: o.port, durationSec, kernelDrops: drops, recvBufferBytes: main.recvBufferBytes, group: o.group, localAddress: o.bind && o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined, lanAddresses: lanAddresses() }));
-  const conclusion = findings.find((f) => f.severity === 'problem')?.title;
-  return { check: ID, findings, ...(conclusion ? { conclusion } : {}), data: { socket: socketInfo, durationSec, snapshot: snap, table: packetTable(snap) } };
+  const all = srtpFindings(findings, srtp.snapshot(), { port: o.port, rtcpPortDatagrams: snap.rtcpPort.datagrams, rtcpPortValid: snap.rtcpPort.valid, rtpDatagrams: snap.datagrams });
+  const conclusion = all.find((f) => f.severity === 'problem')?.title;
+  return { check: ID, findings: all, ...(conclusion ? { conclusion } : {}), data: { socket: socketInfo, durationSec, snapshot: snap, srtp: srtp.snapshot(), table: packetTable(snap) } };
 }
 
 /** This machine's first non-internal IPv4 and IPv6 addresses (for the c= line of a suggested SDP). */

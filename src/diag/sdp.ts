@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import type { DiagReport, Finding, Severity } from './report';
 import { parseSdpStream } from '../sdp/parse';
 import { receiverCommands, type ReceiverCommand } from '../sdp/receivers';
+import { srtpReceiverCommands } from '../sdp/crypto';
 import { L16_RATES, type StreamDescription } from '../stream/description';
 import { isMulticast, type Destination } from '../transport/destination';
 
@@ -1170,7 +1171,7 @@ export function lintSdp(text: string | Uint8Array, o: SdpLintOptions = {}): Diag
       };
       if (codec === 'opus') d.fec = s.fmtp.useinbandfec === '1';
       const file = o.name ?? 'stream.sdp';
-      data.commands = receiverCommands(d, dest, file);
+      data.commands = F.list.some((f) => f.id === 'sdp.srtp') ? srtpReceiverCommands(file) : receiverCommands(d, dest, file);
       data.playable = true;
       const dynamic = s.pt! >= 96;
       const at = s.family === 6 ? `[${s.address}]` : s.address;

@@ -9,6 +9,8 @@ export interface SdpContext {
   sessionId: number;
   /** a=tool value */
   tool?: string;
+  /** SRTP: the a=crypto value (src/sdp/crypto.ts); the profile becomes RTP/SAVP */
+  crypto?: string;
 }
 
 /** RTP encoding name as written in a=rtpmap (case as peers write it). */
@@ -20,6 +22,11 @@ export function encodingName(d: Pick<StreamDescription, 'codec'>): string {
 export function opusFmtp(d: Pick<StreamDescription, 'channels' | 'fec'>): string {
   const st = d.channels === 2 ? 1 : 0;
   return `stereo=${st}; sprop-stereo=${st}; useinbandfec=${d.fec ? 1 : 0}`;
+}
+
+function cryptoLine(value: string): { id: number; suite: string; config: string } {
+  const [id, suite, config] = value.split(' ');
+  return { id: Number(id), suite, config };
 }
 
 /**
@@ -45,12 +52,13 @@ export function buildSdp(d: StreamDescription, dest: Destination, ctx: SdpContex
       {
         type: 'audio',
         port: dest.port,
-        protocol: 'RTP/AVP',
+        protocol: ctx.crypto ? 'RTP/SAVP' : 'RTP/AVP',
         payloads: String(d.payloadType),
         rtp: [rtpmap as never],
         fmtp: d.codec === 'opus' ? [{ payload: d.payloadType, config: opusFmtp(d) }] : [],
         ptime: d.ptimeMs,
         direction: 'recvonly',
+        ...(ctx.crypto ? { crypto: [cryptoLine(ctx.crypto)] } : {}),
       },
     ],
   };

@@ -17,6 +17,10 @@ export interface SdpStream {
   channels: number;
   ptimeMs?: number;
   fmtp: Record<string, string>;
+  /** m= transport profile: RTP/AVP, or RTP/SAVP for SRTP */
+  protocol: string;
+  /** the values of the m= section's a=crypto lines (SRTP keys, RFC 4568), in order */
+  crypto: string[];
 }
 
 export class SdpError extends Error {
@@ -44,6 +48,16 @@ function isPort(p: unknown): p is number {
 function lineOf(text: string, prefix: string): number | undefined {
   const i = text.split(/\r?\n/).findIndex((l) => l.startsWith(prefix));
   return i >= 0 ? i + 1 : undefined;
+}
+
+/** The values of the lines starting with `prefix` in the first media section starting with `mPrefix`. */
+function mediaLines(text: string, mPrefix: string, prefix: string): string[] {
+  const lines = text.split(/\r?\n/);
+  const start = lines.findIndex((l) => l.startsWith(mPrefix));
+  if (start < 0) return [];
+  const out: string[] = [];
+  for (let i = start + 1; i < lines.length && !lines[i].startsWith('m='); i++) if (lines[i].startsWith(prefix)) out.push(lines[i].slice(prefix.length).trim());
+  return out;
 }
 
 /** Parses the first audio m= section. Errors name the line and the rule broken. */
@@ -108,5 +122,7 @@ export function parseSdpStream(text: string): SdpStream {
     channels,
     ptimeMs: typeof m.ptime === 'number' && m.ptime > 0 ? m.ptime : undefined,
     fmtp,
+    protocol: m.protocol,
+    crypto: mediaLines(text, 'm=audio', 'a=crypto:'),
   };
 }

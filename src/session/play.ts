@@ -11,6 +11,9 @@ import { RtpStreamStats, type StreamStats } from '../rtp/stats';
 import { parseSdpStream, SdpError } from '../sdp/parse';
 import { isMulticast } from '../transport/destination';
 import type { AudioSink } from '../audio/sinks/sink';
+import { masterKeyFrom, SRTP_SUITE } from '../rtp/srtp';
+import { srtpKeyOfSdp } from '../sdp/crypto';
+import { SrtpReceiveFilter, type SrtpReceiveStats } from '../transport/srtp';
 
 /** What to receive: everything a receiver needs, from an SDP or from flags. */
 export interface ReceiveSpec {
@@ -27,6 +30,8 @@ export interface ReceiveSpec {
   sourceFilter?: string;
   /** where it came from, for messages */
   from: string;
+  /** 'SRTP AES_CM_128_HMAC_SHA1_80' when the SDP carries a key (the key itself stays out of the spec) */
+  security?: string;
 }
 
 export interface PlayRequest {
@@ -65,7 +70,9 @@ export function receiveSpec(r: PlayRequest): ReceiveSpec | { port: number; pendi
     const sf = (raw.media[0]?.sourceFilter ?? raw.sourceFilter) as { filterMode?: string; srcList?: string } | undefined;
     // String(): sdp-transform makes an all-digit field a number (found by fuzzing)
     const ssm = sf && sf.filterMode === 'incl' && sf.srcList !== undefined ? String(sf.srcList).split(' ')[0] : undefined;
+    const srtp = srtpKeyOfSdp(s, r.sdp.name) !== undefined;
     return {
+      ...(srtp ? { security: `SRTP ${SRTP_SUITE}` } : {}),
       codec: enc, payloadType: s.payloadType, clockRate: enc === 'opus' ? 48000 : s.clockRate, channels: s.channels, port: r.port ?? s.port,
       address: s.address, family: s.family, multicast: s.multicast, sourceFilter: r.source ?? ssm, from: r.sdp.name,
     };
@@ -109,6 +116,8 @@ export interface PlayStatus {
   others: { sender: string; ssrc: number; packets: number }[];
   /** packets dropped before the player: not RTP, wrong payload type, filtered source */
   dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number };
+  /** SRTP streams: decrypted, and dropped for failed authentication / replay */
+  srtp?: SrtpReceiveStats;
 }
 
 export interface PlayHooks {
@@ -131,6 +140,8 @@ interface Lock {
  */
 export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number; channels: number }) => Promise<AudioSink>, hooks: PlayHooks = {}, signal?: AbortSignal): Promise<PlayStatus> {
   let spec = receiveSpec(r);
+  const srtpKey = r.sdp && !('pending' in spec) && spec.security ? srtpKeyOfSdp(parseSdpStream(r.sdp.text), r.sdp.name) : undefined;
+  const srtp = srtpKey ? new SrtpReceiveFilter(masterKeyFrom(srtpKey), r.sdp!.name, (m) => hooks.onWarning?.(m)) : undefined;
   const port = spec.port;
   const bindSpec = 'pending' in spec ? { family: 4 as const, multicast: false, address: r.bind, sourceFilter: r.source } : spec;
   const { sock, bound } = await bindRtp(port, bindSpec, hooks);
@@ -166,6 +177,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     sender: lock ? `${lock.address}:${lock.port}` : undefined,
     others: [...others.values()].map(({ sender, ssrc, packets }) => ({ sender, ssrc, packets })),
     dropped: { ...dropped },
+    ...(srtp ? { srtp: { ...srtp.stats } } : {}),
   });
 
   const start = async (s: ReceiveSpec) => {
@@ -209,6 +221,12 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     if (r.source && rinfo.address !== r.source) {
       dropped.filtered++;
       return;
+    }
+    if (srtp) {
+      // decrypted only if it authenticates: forged, replayed and wrong-key packets stop here, counted
+      const plain = srtp.rtp(msg, `${rinfo.address}:${rinfo.port}`);
+      if (!plain) return;
+      msg = plain;
     }
     const parsed = parseRtp(msg);
     if (!parsed.ok) {
@@ -264,7 +282,12 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     if (player.push(pkt.timestamp, pkt.payload, now) === 'malformed') dropped.malformed++;
   });
 
-  rtcpSock?.on('message', (msg: Buffer) => {
+  rtcpSock?.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+    if (srtp) {
+      const plain = srtp.rtcp(msg, `${rinfo.address}:${rinfo.port}`);
+      if (!plain) return;
+      msg = plain;
+    }
     const s = rtcpSummary(msg);
     if (lock && s.byeSsrcs.includes(lock.ssrc)) {
       lock.bye = true;

@@ -15,7 +15,10 @@ import { buildSdp } from '../sdp/build';
 import { receiverCommands, type ReceiverCommand } from '../sdp/receivers';
 import { describeStream, type StreamDescription, type StreamOptions } from '../stream/description';
 import { DEFAULT_PORT, formatDestination, resolveDestination, type Destination } from '../transport/destination';
-import { UdpTransport } from '../transport/udp';
+import { UdpTransport, type Transport } from '../transport/udp';
+import { SrtpTransport } from '../transport/srtp';
+import { masterKeyFrom } from '../rtp/srtp';
+import { cryptoAttributeValue, generateSrtpKey, srtpNotice, srtpReceiverCommands } from '../sdp/crypto';
 import { writeFileAtomic } from '../util/atomic-write';
 import { openCapture, soundServerAvailable, type CaptureRequest, type OpenedCapture } from './capture';
 
@@ -39,6 +42,8 @@ export interface SendRequest {
   durationSec?: number;
   /** for tests: fixed SSRC/sequence/timestamp */
   start?: RtpStartState;
+  /** SRTP (AES_CM_128_HMAC_SHA1_80): the 30-octet master key and salt, generated when not given */
+  srtp?: { key?: Buffer };
 }
 
 export interface SdpOutput {
@@ -59,6 +64,8 @@ export interface SendStartInfo {
   defaultDestination: boolean;
   destinations: string[];
   sdps: SdpOutput[];
+  /** SRTP in use (the key is in the SDP) */
+  srtp?: boolean;
 }
 
 export interface SendHooks {
@@ -112,6 +119,8 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   const description = describeStream(req.stream, dests);
   if (req.durationSec !== undefined && !(req.durationSec > 0)) throw usageError(`--duration ${req.durationSec} must be a positive number of seconds`);
 
+  if (req.srtp && !req.sdp && !req.srtp.key) throw usageError('--srtp without --sdp: the generated key would be known to nobody, so nobody could play the stream', 'add --sdp stream.sdp (written readable by you only), or give the key yourself with --srtp-key');
+  const srtpKey = req.srtp ? req.srtp.key ?? generateSrtpKey() : undefined;
   const streamFormat = { rate: description.sampleRate, channels: description.channels };
   const notes: string[] = [];
   const { source, capture } = await makeSource(req.source, streamFormat, notes);
@@ -121,20 +130,22 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     const sourceFormat = await source.open();
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
     const start = req.start ?? randomStartState();
+    const wire: Transport = srtpKey ? new SrtpTransport(transport, masterKeyFrom(srtpKey)) : transport;
 
     const sdps: SdpOutput[] = [];
     const paths = req.sdp && req.sdp !== '-' ? sdpPaths(req.sdp, dests) : [];
     dests.forEach((dest, i) => {
-      const text = buildSdp(description, dest, { originAddress: transport!.localAddress(i), sessionId: start.ssrc, tool: 'rtpcast' });
+      const text = buildSdp(description, dest, { originAddress: transport!.localAddress(i), sessionId: start.ssrc, tool: 'rtpcast', crypto: srtpKey && cryptoAttributeValue(srtpKey) });
       const path = paths[i];
       if (path) {
         try {
-          writeFileAtomic(path, text);
+          writeFileAtomic(path, text, srtpKey ? { mode: 0o600 } : {});
         } catch (e) {
           throw new RtpcastError(`cannot write the SDP to ${path}: ${(e as Error).message}`, ExitCode.failure, 'choose a writable path for --sdp');
         }
       }
-      sdps.push({ destination: formatDestination(dest), path, text, commands: receiverCommands(description, dest, path ?? (req.sdp === '-' ? 'stream.sdp' : undefined)) });
+      const sdpName = path ?? (req.sdp === '-' ? 'stream.sdp' : undefined);
+      sdps.push({ destination: formatDestination(dest), path, text, commands: srtpKey ? srtpReceiverCommands(sdpName) : receiverCommands(description, dest, sdpName) });
     });
 
     const sender = new RtpSender({
@@ -142,7 +153,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       source,
       sourceFormat,
       encoder: createEncoder(description),
-      transport,
+      transport: wire,
       clock: monotonicClock,
       wall: systemWallClock,
       // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
@@ -162,7 +173,9 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       defaultDestination: req.dests.length === 0,
       destinations: dests.map(formatDestination),
       sdps,
+      ...(srtpKey ? { srtp: true } : {}),
     });
+    if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
     const onAbort = () => void sender.stop('stopped');
     signal?.addEventListener('abort', onAbort);
     const reason = await sender.start();
