@@ -29,6 +29,9 @@ interface SendFlags {
   multicastIf?: string;
   sdp?: string;
   name?: string;
+  announce?: boolean;
+  announceGroup?: string[];
+  announceTtl?: number;
   duration?: number;
   quiet?: boolean;
   json?: boolean;
@@ -49,6 +52,9 @@ Examples:
       multicast to every listener on the LAN segment (wired networks; Wi-Fi often drops multicast)
   rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
       two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
+  rtpcast send --codec l16 --dest 239.255.12.34:5004 --announce --name "Living room"
+      every listener on the LAN finds it without a file: VLC (Playlist: Local Network > Network streams (SAP)),
+      PulseAudio (pactl load-module module-rtp-recv), PipeWire (module-rtp-sap), rtpcast list
 
 Defaults: Opus 128 kb/s stereo 48 kHz with in-band FEC, 20 ms packets; L16 48 kHz stereo
 uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
@@ -80,7 +86,10 @@ export function sendCommand(): Command {
     .option('--no-multicast-loop', 'do not deliver our multicast to receivers on this machine')
     .option('--multicast-if <address>', 'local interface address to send multicast from')
     .option('--sdp <file|->', 'write the SDP to this file (atomically), or - to print it on stdout')
-    .option('--name <text>', 'session name in the SDP (s= line)')
+    .option('--name <text>', 'session name in the SDP (s= line); listeners show it')
+    .option('--announce', 'announce the SDP on the LAN with SAP (RFC 2974) every ~5 s, and withdraw it on exit: VLC, PulseAudio, PipeWire and rtpcast list/play --sap find the stream without a file')
+    .addOption(new Option('--announce-group <addr[:port]>', 'where to announce (repeat for several; default 224.2.127.254 for VLC and 224.0.0.56 for PulseAudio/PipeWire, port 9875); a listener\'s own address works where multicast does not').argParser(collect))
+    .addOption(new Option('--announce-ttl <hops>', 'multicast TTL of the announcements (default: --ttl)').argParser(intArg('--announce-ttl', 0, 255)))
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
@@ -108,6 +117,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
   } else {
     source = { kind: 'default', hz: 440, dbfs: f.toneLevel };
   }
+  if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   return {
     source,
@@ -117,6 +127,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
     multicastInterface: f.multicastIf,
     sdp: f.sdp,
     durationSec: f.duration,
+    announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
   };
 }
 
@@ -145,6 +156,7 @@ async function sendAction(f: SendFlags): Promise<number> {
           stream: { ...info.description, destinations: info.destinations },
           ssrc: info.ssrc,
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
+          announce: info.announce ?? null,
         });
       },
       onStatus(s) {
