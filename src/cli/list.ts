@@ -14,6 +14,8 @@ Examples:
   rtpcast list --duration 60 --json
       a minute of listening, machine-readable: announcements, withdrawals (deleted), last seen
 
+PulseAudio's module-rtp-send announces to its destination group: when that is not 224.0.0.56, add
+--group ADDRESS (the destination_ip it was loaded with).
 Announcers repeat every 5 s or so (RFC 2974, PulseAudio, PipeWire) and send a deletion when they
 stop; a stream that stops without one just is not seen again ("last seen" grows).
 `;

@@ -79,7 +79,7 @@ export function sendCommand(): Command {
     .addOption(new Option('--ptime <ms>', 'packet duration in ms (Opus default 20; L16 default 5)').argParser(numberArg('--ptime', 0.1, 120)))
     .addOption(new Option('-b, --bitrate <bits>', 'Opus bitrate, e.g. 128k (default 128k stereo, 64k mono)').argParser(bitrateArg))
     .option('--no-fec', 'Opus: turn off in-band forward error correction (on by default: a lost packet is rebuilt from the next)')
-    .addOption(new Option('--pt <type>', 'RTP payload type (default: 10/11 for L16 44.1 kHz stereo/mono, else 96)').argParser(intArg('--pt', 0, 127)))
+    .addOption(new Option('--pt <type>', 'RTP payload type (default: 10/11 for L16 44.1 kHz stereo/mono, else 96; 127 for announced L16, as PulseAudio and PipeWire expect)').argParser(intArg('--pt', 0, 127)))
     .addOption(new Option('--mtu <bytes>', 'largest IP packet on the path (default 1500)').argParser(intArg('--mtu', 576, 65535)))
     .addOption(new Option('-d, --dest <host:port>', 'receiver (repeat for several); IPv6 as [addr]:port; multicast groups allowed (default 127.0.0.1:5004)').argParser(collect))
     .addOption(new Option('--ttl <hops>', 'multicast TTL (default 1: this LAN segment)').argParser(intArg('--ttl', 0, 255)))
@@ -98,6 +98,9 @@ export function sendCommand(): Command {
       process.exitCode = await sendAction(flags);
     });
 }
+
+/** See toSendRequest. */
+export const ANNOUNCED_L16_PT = 127;
 
 export function toSendRequest(f: SendFlags): SendRequest {
   const chosen = [f.input !== undefined && '--input', f.tone !== undefined && '--tone', f.source !== undefined && '--source'].filter(Boolean);
@@ -119,9 +122,12 @@ export function toSendRequest(f: SendFlags): SendRequest {
   }
   if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
+  // Announced L16 gets payload type 127 unless static (44.1 kHz) or given: PulseAudio's module-rtp-recv
+  // (GStreamer RTP backend, PulseAudio 15+) receives dynamic L16 only as 127, PipeWire's default too.
+  const pt = f.pt ?? (f.announce && f.codec === 'l16' && (f.rate ?? 48000) !== 44100 ? ANNOUNCED_L16_PT : undefined);
   return {
     source,
-    stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: f.pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
+    stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
     dests: f.dest ?? [],
     multicastLoop: f.multicastLoop,
     multicastInterface: f.multicastIf,

@@ -108,6 +108,12 @@ test('send --announce-group/--announce-ttl without --announce is a usage error',
   assert.throws(() => toSendRequest({ ...base, announceGroup: ['224.0.0.56'] }), /go with --announce/);
   assert.deepEqual(toSendRequest({ ...base, announce: true, announceGroup: ['127.0.0.1:19875'], announceTtl: 4 }).announce, { groups: ['127.0.0.1:19875'], ttl: 4 });
   assert.equal(toSendRequest({ ...base }).announce, undefined);
+  // Announced L16 uses PT 127 (PulseAudio's GStreamer backend and PipeWire); static 10/11 and --pt stay.
+  assert.equal(toSendRequest({ ...base, announce: true }).stream.payloadType, 127);
+  assert.equal(toSendRequest({ ...base, announce: true, rate: 44100 }).stream.payloadType, undefined);
+  assert.equal(toSendRequest({ ...base, announce: true, pt: 100 }).stream.payloadType, 100);
+  assert.equal(toSendRequest({ ...base, announce: true, codec: 'opus' }).stream.payloadType, undefined);
+  assert.equal(toSendRequest({ ...base }).stream.payloadType, undefined);
   assert.ok(buildProgram().commands.some((c) => c.name() === 'list'), 'rtpcast list is registered');
 });
 
