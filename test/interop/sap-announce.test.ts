@@ -6,7 +6,11 @@
  *  - `rtpcast list` shows streams announced by rtpcast and by PulseAudio's module-rtp-send, and
  *    their deletion when the senders stop;
  *  - `rtpcast play --sap NAME` picks the named one of two announced streams, and names the ones it
- *    saw when none matches.
+ *    saw when none matches;
+ *  - VLC's SAP discovery (cvlc --services-discovery sap) lists the stream and plays it. Debian's
+ *    VLC 3.0 has no live555: its SAP module turns an announcement into an rtp:// item only for
+ *    payload types its rtp access knows statically, so this runs L16 44.1 kHz stereo (PT 10);
+ *    L16 48 kHz and Opus (dynamic PT) are listed but cannot be played by that build.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +22,7 @@ import { analyzeTone } from '../../src/audio/analysis';
 import { parseWav } from '../../src/audio/wav';
 import { createMulticastNetns, type Netns } from '../support/netns';
 import { Procs, sleep, type Proc } from '../support/procs';
-import { RTPCAST_CLI } from '../support/peers';
+import { RTPCAST_CLI, vlcPrefix } from '../support/peers';
 import { requirePulse, eventually } from '../support/pulse';
 
 const CLI = [process.execPath, RTPCAST_CLI];
@@ -176,6 +180,64 @@ test('rtpcast play --sap NAME plays the named one of two announced streams; an u
     assert.equal(miss.exit?.code, 1, miss.describe());
     assert.match(miss.stderr, /no announced stream matches "garage" \(seen: .*("Living room".*"Kitchen"|"Kitchen".*"Living room")/, miss.describe());
     assert.match(miss.stderr, /rtpcast list/);
+  } finally {
+    await procs.cleanup();
+    ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Drives VLC's command-line interface (TCP, inside the namespace): prints the playlist until the
+ * SAP node shows NAME, then `goto` its id. Run with `node -e` inside the namespace.
+ */
+const VLC_CLI_CLIENT = `
+const net = require('node:net');
+const [port, name] = process.argv.slice(1);
+const s = net.connect(Number(port), '127.0.0.1');
+let buf = '';
+let id;
+s.on('data', (b) => { buf += b.toString(); });
+s.on('error', (e) => { console.error(e.message); process.exit(3); });
+const end = Date.now() + 20000;
+const poll = () => {
+  const m = new RegExp('\\\\|\\\\s+(\\\\d+) - ' + name.replace(/[.*+?^$()|[\\]\\\\]/g, '\\\\$&') + '\\\\s*$', 'm').exec(buf);
+  if (m && !id) {
+    id = m[1];
+    s.write('goto ' + id + '\\n');
+    setTimeout(() => { process.stdout.write(buf + '\\nplaying item ' + id + '\\n'); s.end(); process.exit(0); }, 1000);
+    return;
+  }
+  if (Date.now() > end) { process.stdout.write(buf); process.exit(2); }
+  buf = '';
+  s.write('playlist\\n');
+  setTimeout(poll, 700);
+};
+s.on('connect', () => setTimeout(poll, 300));
+`;
+
+test('VLC SAP discovery (cvlc --services-discovery sap) lists the announced stream and plays the tone', { timeout: 90_000 }, async (t) => {
+  const vlc = vlcPrefix();
+  const ns = createMulticastNetns('sapv');
+  const procs = new Procs();
+  const dir = mkdtempSync(join(tmpdir(), 'rtpcast-sapv-'));
+  try {
+    chmodSync(dir, 0o777); // VLC runs as an ordinary user and writes its WAV here
+    const send = procs.start([...ns.exec, ...CLI, 'send', '--tone', '550', '--codec', 'l16', '--rate', '44100', '--channels', '2', '--dest', '239.255.12.50:5004', '--announce', '--name', 'rtpcast for VLC', '--duration', '40', '--quiet']);
+    const out = join(dir, 'vlc.wav');
+    const port = 4212;
+    const player = procs.start([...ns.exec, ...vlc, 'cvlc', '-I', 'rc', '--rc-host', `127.0.0.1:${port}`, '--services-discovery', 'sap', '--no-loop', '--sout', `#transcode{acodec=s16l}:std{access=file,mux=wav,dst=${out}}`]);
+    const client = await procs.run([...ns.exec, process.execPath, '-e', VLC_CLI_CLIENT, String(port), 'rtpcast for VLC'], 40_000);
+    assert.equal(client.exit?.code, 0, `VLC did not list the announced stream:\n${client.describe()}\n${player.describe()}\n${send.describe()}`);
+    t.diagnostic(client.stdout.trim().split('\n').filter((l) => l.startsWith('|')).join(' / '));
+    await sleep(6000);
+    await player.stop('SIGTERM', 5000);
+    assert.ok(existsSync(out), `VLC wrote no audio:\n${player.describe()}`);
+    const r = analyzeTone(parseWav(readFileSync(out)), { expectHz: 550 });
+    t.diagnostic(`VLC decoded: ${JSON.stringify(r)}`);
+    assert.ok(Math.abs(r.frequencyHz - 550) / 550 < 0.005, `frequency ${r.frequencyHz}`);
+    assert.ok(r.activeSeconds > 3, `${r.activeSeconds} s of tone`);
+    assert.ok(Math.abs(r.levelDbfs - -15.05) < 1.5, `level ${r.levelDbfs} dBFS`);
   } finally {
     await procs.cleanup();
     ns.remove();
