@@ -31,6 +31,10 @@ const LISTENERS = 50;
 const BASE_PORT = 21000;
 const GROUP = '239.255.77.1';
 const GROUP_PORT = 21500;
+const NOTE =
+  "CPU includes Node's start-up (about 0.2 s per run). On loopback the kernel copies a multicast packet to the 50 " +
+  "listening sockets inside the sender's send call, so the multicast case is charged that delivery; on a real LAN " +
+  "the switch makes the copies and the sender's cost stays that of one destination.";
 
 // ---------------------------------------------------------------------------------------------
 // Receiver mode: node bench-fanout.js --receive PORTS [--group G]
@@ -201,6 +205,8 @@ function render(results: CaseResult[], seconds: number, started: Date, minutes: 
     markdownTable(head, rows),
     '',
     ...verdicts,
+    '',
+    NOTE,
     '',
     'How to run: `npm run bench:fanout` (30 s per case, about 4 minutes; root for the multicast case), or',
     '`npx tsc -p . && node dist/scripts/bench-fanout.js --seconds 5 --no-docs` for a quick look.',
