@@ -5,6 +5,7 @@ import { sendCommand } from './send';
 import { devicesCommand } from './devices';
 import { playCommand } from './play';
 import { diagCommand } from './diag';
+import { listCommand } from './list';
 import { VERSION } from '../version';
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('Stream a computer\'s sound to other computers as standard RTP, play it, and diagnose what goes wrong.')
     .addCommand(sendCommand())
     .addCommand(playCommand())
+    .addCommand(listCommand())
     .addCommand(devicesCommand())
     .addCommand(diagCommand())
     .addHelpText('after', `\nStart with: rtpcast send --sdp stream.sdp   (then open stream.sdp in VLC or ffplay)\n\n${EXIT_CODES_HELP}`)

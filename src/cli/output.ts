@@ -42,6 +42,7 @@ export function renderStart(info: SendStartInfo): string {
   if (!info.sdps.some((s) => s.path)) {
     lines.push('  SDP       (not written: add --sdp stream.sdp; VLC, ffmpeg and PulseAudio need it for anything but PT 10/11)');
   }
+  if (info.announce) lines.push(`  announce  SAP to ${info.announce.targets.join(', ')} every ~${Math.round(info.announce.intervalSec)} s (listeners: rtpcast list; rtpcast play --sap "${info.description.name}")`);
   lines.push('  play it with:');
   const shown = info.sdps.slice(0, 3);
   for (const s of shown) {

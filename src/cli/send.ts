@@ -33,6 +33,9 @@ interface SendFlags {
   srtp?: boolean;
   srtpKey?: string;
   name?: string;
+  announce?: boolean;
+  announceGroup?: string[];
+  announceTtl?: number;
   duration?: number;
   quiet?: boolean;
   json?: boolean;
@@ -56,6 +59,9 @@ Examples:
       e.g. from another terminal: scp stream.sdp 192.168.1.20:   then there: rtpcast play stream.sdp
   rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
       two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
+  rtpcast send --codec l16 --dest 239.255.12.34:5004 --announce --name "Living room"
+      every listener on the LAN finds it without a file: VLC (Playlist: Local Network > Network streams (SAP)),
+      PulseAudio (pactl load-module module-rtp-recv), PipeWire (module-rtp-sap), rtpcast list
 
 Defaults: Opus 128 kb/s stereo 48 kHz with in-band FEC, 20 ms packets; L16 48 kHz stereo
 uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
@@ -80,7 +86,7 @@ export function sendCommand(): Command {
     .addOption(new Option('--ptime <ms>', 'packet duration in ms (Opus default 20; L16 default 5)').argParser(numberArg('--ptime', 0.1, 120)))
     .addOption(new Option('-b, --bitrate <bits>', 'Opus bitrate, e.g. 128k (default 128k stereo, 64k mono)').argParser(bitrateArg))
     .option('--no-fec', 'Opus: turn off in-band forward error correction (on by default: a lost packet is rebuilt from the next)')
-    .addOption(new Option('--pt <type>', 'RTP payload type (default: 10/11 for L16 44.1 kHz stereo/mono, else 96)').argParser(intArg('--pt', 0, 127)))
+    .addOption(new Option('--pt <type>', 'RTP payload type (default: 10/11 for L16 44.1 kHz stereo/mono, else 96; 127 for announced L16, as PulseAudio and PipeWire expect)').argParser(intArg('--pt', 0, 127)))
     .addOption(new Option('--mtu <bytes>', 'largest IP packet on the path (default 1500)').argParser(intArg('--mtu', 576, 65535)))
     .addOption(new Option('-d, --dest <host:port>', 'receiver (repeat for several); IPv6 as [addr]:port; multicast groups allowed (default 127.0.0.1:5004)').argParser(collect))
     .addOption(new Option('--ttl <hops>', 'multicast TTL (default 1: this LAN segment)').argParser(intArg('--ttl', 0, 255)))
@@ -89,7 +95,10 @@ export function sendCommand(): Command {
     .option('--sdp <file|->', 'write the SDP to this file (atomically), or - to print it on stdout')
     .option('--srtp', 'encrypt and authenticate with SRTP (AES_CM_128_HMAC_SHA1_80): a new random key goes into the SDP (a=crypto, file mode 0600); whoever has the SDP can listen and inject, so copy it over ssh (docs/SECURITY.md)')
     .option('--srtp-key <base64|@file>', 'with --srtp: use this key instead of a new one (30 octets in base64: openssl rand -base64 30); @file reads it from a file (a key on the command line shows in ps and shell history)')
-    .option('--name <text>', 'session name in the SDP (s= line)')
+    .option('--name <text>', 'session name in the SDP (s= line); listeners show it')
+    .option('--announce', 'announce the SDP on the LAN with SAP (RFC 2974) every ~5 s, and withdraw it on exit: VLC, PulseAudio, PipeWire and rtpcast list/play --sap find the stream without a file')
+    .addOption(new Option('--announce-group <addr[:port]>', 'where to announce (repeat for several; default 224.2.127.254 for VLC and 224.0.0.56 for PulseAudio/PipeWire, port 9875); a listener\'s own address works where multicast does not').argParser(collect))
+    .addOption(new Option('--announce-ttl <hops>', 'multicast TTL of the announcements (default: --ttl)').argParser(intArg('--announce-ttl', 0, 255)))
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
@@ -98,6 +107,9 @@ export function sendCommand(): Command {
       process.exitCode = await sendAction(flags);
     });
 }
+
+/** See toSendRequest. */
+export const ANNOUNCED_L16_PT = 127;
 
 export function toSendRequest(f: SendFlags): SendRequest {
   const chosen = [f.input !== undefined && '--input', f.tone !== undefined && '--tone', f.source !== undefined && '--source'].filter(Boolean);
@@ -117,17 +129,23 @@ export function toSendRequest(f: SendFlags): SendRequest {
   } else {
     source = { kind: 'default', hz: 440, dbfs: f.toneLevel };
   }
+  if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   if (f.srtpKey !== undefined && !f.srtp) throw usageError('--srtp-key goes with --srtp', 'add --srtp');
+  if (f.srtp && f.announce) throw usageError('--announce would broadcast the SRTP key (it is in the SDP) to the whole LAN', 'drop --announce and copy the SDP over ssh (docs/SECURITY.md)');
+  // Announced L16 gets payload type 127 unless static (44.1 kHz) or given: PulseAudio's module-rtp-recv
+  // (GStreamer RTP backend, PulseAudio 15+) receives dynamic L16 only as 127, PipeWire's default too.
+  const pt = f.pt ?? (f.announce && f.codec === 'l16' && (f.rate ?? 48000) !== 44100 ? ANNOUNCED_L16_PT : undefined);
   return {
     source,
-    stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: f.pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
+    stream: { codec: f.codec, rate: f.rate, channels: f.channels, ptime: f.ptime, bitrate: f.bitrate, fec: f.fec, payloadType: pt, mtu: f.mtu, ttl: f.ttl, name: f.name },
     dests: f.dest ?? [],
     multicastLoop: f.multicastLoop,
     multicastInterface: f.multicastIf,
     sdp: f.sdp,
     durationSec: f.duration,
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
+    announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
   };
 }
 
@@ -167,6 +185,7 @@ async function sendAction(f: SendFlags): Promise<number> {
           stream: { ...info.description, destinations: info.destinations },
           ssrc: info.ssrc,
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
+          announce: info.announce ?? null,
         });
       },
       onStatus(s) {

@@ -12,6 +12,7 @@ import { PreciseSleeper } from '../rtp/pacer';
 import { randomStartState, type RtpStartState } from '../rtp/packetizer';
 import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
 import { buildSdp } from '../sdp/build';
+import { DEFAULT_ANNOUNCE_GROUPS, SAP_PORT, SapAnnouncer } from '../sdp/sap';
 import { receiverCommands, type ReceiverCommand } from '../sdp/receivers';
 import { describeStream, type StreamDescription, type StreamOptions } from '../stream/description';
 import { DEFAULT_PORT, formatDestination, resolveDestination, type Destination } from '../transport/destination';
@@ -40,6 +41,8 @@ export interface SendRequest {
   /** SDP file path, '-' for stdout, undefined for none */
   sdp?: string;
   durationSec?: number;
+  /** SAP announcements of the SDP (rtpcast send --announce): groups as host[:port] (default 224.2.127.254 and 224.0.0.56, port 9875) */
+  announce?: { groups?: string[]; ttl?: number };
   /** for tests: fixed SSRC/sequence/timestamp */
   start?: RtpStartState;
   /** SRTP (AES_CM_128_HMAC_SHA1_80): the 30-octet master key and salt, generated when not given */
@@ -66,6 +69,8 @@ export interface SendStartInfo {
   sdps: SdpOutput[];
   /** SRTP in use (the key is in the SDP) */
   srtp?: boolean;
+  /** where the SDP is announced with SAP, and how often */
+  announce?: { targets: string[]; intervalSec: number };
 }
 
 export interface SendHooks {
@@ -125,6 +130,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   const notes: string[] = [];
   const { source, capture } = await makeSource(req.source, streamFormat, notes);
   let transport: UdpTransport | undefined;
+  let announcer: SapAnnouncer | undefined;
   try {
     capture?.onNotice((m) => hooks.onWarning?.(m));
     const sourceFormat = await source.open();
@@ -147,6 +153,16 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       const sdpName = path ?? (req.sdp === '-' ? 'stream.sdp' : undefined);
       sdps.push({ destination: formatDestination(dest), path, text, commands: srtpKey ? srtpReceiverCommands(sdpName) : receiverCommands(description, dest, sdpName) });
     });
+
+    if (req.announce) {
+      const groups = req.announce.groups?.length ? req.announce.groups : DEFAULT_ANNOUNCE_GROUPS;
+      const targets = [];
+      for (const g of groups) targets.push(await resolveDestination(g, SAP_PORT));
+      announcer = await SapAnnouncer.open(targets, sdps.map((s) => s.text), { ttl: req.announce.ttl ?? description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
+      announcer.onWarning((m) => hooks.onWarning?.(m));
+      const unicast = dests.filter((d) => !d.multicast).map(formatDestination);
+      if (unicast.length) notes.push(`announcing a unicast stream (${unicast.join(', ')}): only that machine can play it, and PulseAudio's module-rtp-recv plays multicast only; for every listener use a group, e.g. --dest 239.255.12.34:5004`);
+    }
 
     const sender = new RtpSender({
       description,
@@ -176,12 +192,17 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       ...(srtpKey ? { srtp: true } : {}),
     });
     if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
+      announce: announcer?.describe(),
+    });
+    announcer?.start();
     const onAbort = () => void sender.stop('stopped');
     signal?.addEventListener('abort', onAbort);
     const reason = await sender.start();
     signal?.removeEventListener('abort', onAbort);
     return { reason, status: sender.status() };
   } finally {
+    // Before anything else can fail: listeners drop the stream at once instead of timing out.
+    await announcer?.stop();
     await source.close();
     await capture?.cleanup();
     await transport?.close();
