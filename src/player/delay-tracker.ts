@@ -24,9 +24,15 @@ export class DelayTracker {
     }
   }
 
-  /** p95 - min of relative delay in the window, ms; undefined until 20 packets */
+  /**
+   * p95 - min of relative delay in the window, ms; with fewer than 20 packets (the start), the
+   * whole range (max - min) of those seen so far: the first packets of a stream often come
+   * unevenly (the sender and the network warming up), and playout starts on them. Undefined
+   * until 2 packets.
+   */
   spreadMs(): number | undefined {
-    if (this.window.length < 20) return undefined;
+    if (this.window.length < 2) return undefined;
+    if (this.window.length < 20) return Math.max(...this.window) - Math.min(...this.window);
     if (this.cached === undefined) {
       const s = [...this.window].sort((a, b) => a - b);
       this.cached = s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] - s[0];

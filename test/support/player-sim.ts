@@ -39,6 +39,8 @@ export interface SimOptions {
   pauseAt?: { atSec: number; forSec: number };
   restartAtSec?: number;
   startTs?: number;
+  /** the sound card's first pull comes this long after the sender's first packet left (s; default 0) */
+  cardStartSec?: number;
   /** sample level snapshots every N seconds */
   statsEverySec?: number;
 }
@@ -85,18 +87,18 @@ export function simulate(o: SimOptions): SimResult {
   // the sound card pulls 10 ms of its own time; by the sender's clock that is 10 ms * (1 - ppm)
   const block = rate / 100;
   const cardPeriod = 0.01 / (1 + (o.sinkPpm ?? 0) / 1e6);
-  const total = Math.floor(o.seconds / cardPeriod); // the card stops when the sender does
+  const total = Math.floor((o.seconds - (o.cardStartSec ?? 0)) / cardPeriod); // the card stops when the sender does
   const out = new Float32Array(total * block * channels);
   const snapshots: { t: number; s: PlayerStats }[] = [];
   let pi = 0;
   let nextSnap = o.statsEverySec ?? Infinity;
   for (let k = 0; k < total; k++) {
-    const now = k * cardPeriod;
+    const now = (o.cardStartSec ?? 0) + k * cardPeriod;
     while (pi < packets.length && packets[pi].arrive <= now) {
       player.push(packets[pi].ts, packets[pi].payload, BigInt(Math.round(packets[pi].arrive * 1e9)));
       pi++;
     }
-    out.set(player.read(block), k * block * channels);
+    out.set(player.read(block, BigInt(Math.round(now * 1e9))), k * block * channels);
     if (now >= nextSnap) {
       snapshots.push({ t: now, s: player.stats() });
       nextSnap += o.statsEverySec!;
