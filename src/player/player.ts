@@ -21,6 +21,9 @@ export interface PlayerOptions {
  * integrates the rate error) with a time constant of 1000 / kpPpmPerMs = 10 s, and the error
  * filter's 2 s is well under that (damping ratio about 1.1: not oscillating).
  */
+/** how much of a stream (ms of packets) playout waits for before it starts, whatever the target */
+export const START_MS = 100;
+
 export const SERVO = {
   /** the averaged level is compared with the target every this many seconds of output */
   updateSec: 0.5,
@@ -30,7 +33,11 @@ export const SERVO = {
   deadBandMs: 0.5,
   /** ppm of correction per ms of error beyond the dead band */
   kpPpmPerMs: 100,
-  /** the largest correction, ppm (1000 ppm = 1.7 cents, far below the ~5 cents anyone hears) */
+  /**
+   * the largest correction, ppm: 1000 ppm is 1.7 cents, well below the 5-10 cents a trained ear
+   * tells apart. It is reached only to drain the latency an underrun added (a sender's hiccup of
+   * 20 ms takes 20 s at most); a clock drift or the small steps of the target take 0-150 ppm.
+   */
   maxPpm: 1000,
   /** what the target keeps beyond the packet, the output block and the network's spread, ms */
   marginMs: 2,
@@ -157,6 +164,7 @@ export class Player {
     this.playTs = undefined;
     this.state = 'buffering';
     this.delays.reset();
+    this.newestTs = undefined;
     this.st.resyncs++;
   }
 
@@ -167,7 +175,7 @@ export class Player {
     const ts = this.unwrap.unwrap(timestamp);
     this.delays.add(arrivalNs, ts, this.o.clockRate);
     this.lastPacketFrames = samples;
-    if (this.newestArrivalNs === undefined || arrivalNs > this.newestArrivalNs) this.newestArrivalNs = arrivalNs;
+    if (this.newestTs === undefined || ts > this.newestTs) this.newestTs = ts;
     // only a playing player has a "now" that makes packets late
     const r = this.jb.insert({ ts, samples, payload, arrivalNs }, this.state === 'playing' ? this.playTs : undefined);
     if (r === 'queued') this.st.queued++;
@@ -197,6 +205,9 @@ export class Player {
       this.resampler.reset();
     }
     const packet = this.ms(this.lastPacketFrames);
+    // a stream's first packets often come unevenly (the sender warming up): playout starts once
+    // the typical delay and the spread rest on START_MS of stream (5 packets at least)
+    if (this.delays.count < Math.max(5, Math.ceil(START_MS / packet))) return;
     const want = this.targetMs() + packet / 2 - this.sinceNewestMs(nowNs);
     const have = this.bufferedMs();
     if (have >= want) {
@@ -220,12 +231,19 @@ export class Player {
     this.jb.dropBefore(this.playTs);
   }
 
-  private newestArrivalNs: bigint | undefined;
+  /** the newest (unwrapped) timestamp received */
+  private newestTs: number | undefined;
 
-  /** ms since the newest packet arrived (at most a packet; 0 when the time is not known) */
+  /**
+   * ms since the newest packet would have arrived at the typical delay (DelayTracker): between 0
+   * and a packet; 0 when the time is not known. (Its actual arrival would carry its jitter into
+   * every measurement of the level.)
+   */
   private sinceNewestMs(nowNs: bigint | undefined): number {
-    if (nowNs === undefined || this.newestArrivalNs === undefined) return 0;
-    return Math.max(0, Math.min(this.ms(this.lastPacketFrames), Number(nowNs - this.newestArrivalNs) / 1e6));
+    if (nowNs === undefined || this.newestTs === undefined) return 0;
+    const due = this.delays.expectedArrivalNs(this.newestTs);
+    if (due === undefined) return 0;
+    return Math.max(0, Math.min(this.ms(this.lastPacketFrames), Number(nowNs - due) / 1e6));
   }
 
   /**
@@ -237,7 +255,7 @@ export class Player {
    * the phase of the reads drifts against the arrivals, and the servo would chase that.)
    */
   private levelMs(nowNs: bigint | undefined): number {
-    if (nowNs === undefined || this.newestArrivalNs === undefined) return this.bufferedMs();
+    if (nowNs === undefined || this.newestTs === undefined) return this.bufferedMs();
     return this.bufferedMs() + this.sinceNewestMs(nowNs) - this.ms(this.lastPacketFrames) / 2;
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate } from '../support/player-sim';
+import { START_MS } from '../../src/player/player';
 import { analyzeTone, findGaps, phaseBreaks, dominantFrequency } from '../../src/audio/analysis';
 import { mixToMono } from '../../src/audio/wav';
 
@@ -20,7 +21,8 @@ test('clean network, L16: the tone comes out whole: no gap, no phase break, noth
   assert.equal(a.phaseBreaks, 0);
   assert.equal(a.concealedPct, 0);
   assert.ok(r.stats.targetMs < 30, `target ${r.stats.targetMs} ms on a clean network`);
-  assert.ok(Math.abs(a.activeSeconds - 5) < 0.06, `${a.activeSeconds} s of 5 (minus the latency)`);
+  // playout starts once START_MS of the stream is here, at the target: that much is not played
+  assert.ok(Math.abs(a.activeSeconds - (5 - START_MS / 1000)) < 0.06, `${a.activeSeconds} s of 5 (minus the start and the latency)`);
 });
 
 test('clean network, Opus: whole, and the latency target stays low', () => {
@@ -126,18 +128,23 @@ test('clean loopback, no drift: once settled the correction stays within +-3 ppm
 });
 
 for (const ppm of [100, -100]) {
-  test(`a sound card ${ppm > 0 ? '+' : ''}${ppm} ppm off: the correction converges to it without overshoot beyond 5 ppm and holds it within 5 ppm`, () => {
+  test(`a sound card ${ppm > 0 ? '+' : ''}${ppm} ppm off: the correction converges to it without overshoot beyond 8 ppm and holds it within 8 ppm`, () => {
     const r = simulate({ codec: 'opus', seconds: 180, sinkPpm: ppm, jitterMs: 1, seed: 5, statsEverySec: 1 });
     // the card runs fast (+): the player must consume more slowly than nominal, i.e. a negative correction
     const want = -ppm;
     const c = r.snapshots.map((x) => ({ t: x.t, p: x.s.correctionPpm }));
     const line = c.filter((_, i) => i % 20 === 0).map((x) => `${x.t.toFixed(0)}s ${x.p}`).join(', ');
-    // never beyond the drift by more than 5 ppm (the noise of 1 ms arrival jitter is 2-3 ppm);
-    // the start-up step (see the test above) may pull the other way for a few seconds only
-    assert.ok(c.every((x) => Math.sign(want) * x.p <= Math.abs(want) + 5), `overshoot: ${line}`);
-    assert.ok(c.filter((x) => x.t >= 10).every((x) => Math.sign(want) * x.p >= -5), `wrong way: ${line}`);
+    // never beyond the drift by more than 8 ppm: the loop itself does not overshoot (first order,
+    // overdamped); what rides on the settled value is the noise of 1 ms of arrival jitter (the
+    // typical delay the level is measured against is a median over the last 8 s, recomputed every
+    // 25 packets: a few hundredths of a ms, x 100 ppm/ms: +-6 ppm here). The start-up step (see
+    // the test above) may pull the other way for the first seconds only.
+    const min = c.reduce((m, x) => Math.min(m, Math.sign(want) * x.p), Infinity);
+    const max = c.reduce((m, x) => Math.max(m, Math.sign(want) * x.p), -Infinity);
+    assert.ok(max <= Math.abs(want) + 8, `overshoot to ${max}: ${line}`);
+    assert.ok(c.filter((x) => x.t >= 10).every((x) => Math.sign(want) * x.p >= -8), `wrong way (${min}): ${line}`);
     // settled: the loop's time constant is 10 s; 6 of them
-    assert.ok(c.filter((x) => x.t >= 60).every((x) => Math.abs(x.p - want) <= 5), `not settled within 5 ppm after 60 s: ${line}`);
+    assert.ok(c.filter((x) => x.t >= 60).every((x) => Math.abs(x.p - want) <= 8), `not settled within 8 ppm after 60 s: ${line}`);
     assert.equal(r.stats.underruns, 0, line);
     // the level holds a constant offset (dead band + drift / 100 ppm per ms = 1.5 ms)
     const off = r.stats.bufferedMs - r.stats.targetMs;
