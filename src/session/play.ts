@@ -115,10 +115,12 @@ export interface PlayStatus {
   /**
    * flood protection: while other senders send more than FLOOD_PER_SEC datagrams a second the
    * socket is connected to the sender being played, so the kernel refuses everything else
-   * (not counted: it never reaches rtpcast). `active`: now; `episodes`: how often it engaged;
-   * `seconds`: how long in all; `peakPerSec`: the highest rate of unwanted datagrams measured.
+   * (it never reaches rtpcast, so it cannot be counted one by one). `active`: now; `episodes`:
+   * how often it engaged; `seconds`: how long in all; `peakPerSec`: the highest rate of unwanted
+   * datagrams measured (when it engaged); `refusedEstimate`: the rate measured at each
+   * engagement times how long it lasted (an estimate of what the kernel refused).
    */
-  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number };
+  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number };
 }
 
 /** senders and addresses tracked one by one (the rest are counted together): bounds memory under a flood of spoofed sources */
@@ -184,8 +186,9 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   const filteredFrom = new Map<string, number>();
   const dropped = { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0, untracked: 0 };
   let beforeOutput = 0;
-  const flood = { active: false, episodes: 0, seconds: 0, peakPerSec: 0 };
+  const flood = { active: false, episodes: 0, seconds: 0, peakPerSec: 0, refusedEstimate: 0 };
   let floodSince = 0n;
+  let floodRate = 0;
   let stopping = false;
   let resolveDone!: () => void;
   let rejectDone!: (e: Error) => void;
@@ -208,7 +211,11 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     dropped: { ...dropped },
     filteredFrom: Object.fromEntries(filteredFrom),
     beforeOutput,
-    flood: { ...flood, seconds: flood.seconds + (flood.active ? Number(clock() - floodSince) / 1e9 : 0) },
+    flood: {
+      ...flood,
+      seconds: flood.seconds + (flood.active ? Number(clock() - floodSince) / 1e9 : 0),
+      refusedEstimate: Math.round(flood.refusedEstimate + (flood.active ? (floodRate * Number(clock() - floodSince)) / 1e9 : 0)),
+    },
   });
 
   const makePlayer = (s: ReceiveSpec) => {
@@ -282,23 +289,25 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   const endFlood = () => {
     if (!flood.active) return;
     flood.active = false;
-    flood.seconds += Number(clock() - floodSince) / 1e9;
+    const sec = Number(clock() - floodSince) / 1e9;
+    flood.seconds += sec;
+    flood.refusedEstimate += Math.round(floodRate * sec);
     if (recheck) clearTimeout(recheck);
     recheck = undefined;
     disconnect();
   };
   /** counts an unwanted datagram; engages the protection when there are too many */
   const unwantedOne = (now: bigint) => {
-    unwanted++;
+    // windows of 100 ms, each starting at its first unwanted datagram
     const el = now - windowStart;
-    if (el < 100_000_000n) {
-      if (unwanted * 10 > FLOOD_PER_SEC && lock && !flood.active) engage(now, unwanted * 10);
+    if (unwanted === 0 || el >= 100_000_000n) {
+      if (unwanted > 1 && el > 0n) flood.peakPerSec = Math.max(flood.peakPerSec, Math.round((unwanted * 1e9) / Number(el)));
+      unwanted = 1;
+      windowStart = now;
       return;
     }
-    const rate = Math.round((unwanted * 1e9) / Number(el));
-    if (rate > flood.peakPerSec) flood.peakPerSec = rate;
-    unwanted = 0;
-    windowStart = now;
+    unwanted++;
+    if (unwanted * 10 > FLOOD_PER_SEC && lock && !flood.active) engage(now, Math.round((unwanted * 1e9) / Math.max(1e6, Number(el))));
   };
   const engage = (now: bigint, rate: number) => {
     if (!lock || !connectTo(lock)) return;
@@ -306,6 +315,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     flood.active = true;
     flood.episodes++;
     floodSince = now;
+    floodRate = rate;
     if (flood.episodes === 1) hooks.onWarning?.(`a flood of about ${rate} datagrams/s from other senders: listening to ${lock.address}:${lock.port} only while it lasts (the rest is refused by the system, uncounted; checked again every ${FLOOD_RECHECK_MS / 1000} s)`);
     recheck = setTimeout(() => {
       // open up again: if the flood goes on, the next 100 ms engage the protection again
@@ -367,9 +377,13 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     }
     if (!lock) lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
     if (pkt.ssrc !== lock.ssrc || from !== lock.address || rinfo.port !== lock.port) {
-      // the sender restarted (same address, new SSRC or port, the old one silent or said BYE), or another sender
-      const quiet = now - lock.lastNs > 250_000_000n || lock.bye;
-      if (quiet && (from === lock.address || lock.bye || !r.source)) {
+      // the sender restarted (same address, new SSRC or port, the old one silent for 250 ms or
+      // said BYE), or it is gone (silent for 2 s, or BYE) and another one is followed (unless
+      // --source chose); else another sender, never played
+      const silent = now - lock.lastNs;
+      const restarted = from === lock.address && (silent > 250_000_000n || lock.bye);
+      const gone = !r.source && (silent > 2_000_000_000n || lock.bye);
+      if (restarted || gone) {
         hooks.onWarning?.(`the sender changed (${lock.address}:${lock.port} SSRC ${hex(lock.ssrc)} -> ${from}:${rinfo.port} SSRC ${hex(pkt.ssrc)}): following it`);
         lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
         endFlood();
