@@ -2,12 +2,12 @@
  * Network delay over the last few seconds. Each packet's relative delay is its arrival time minus
  * its media time (an unknown constant apart from the true delay).
  *
- * - spreadMs: the 95th percentile minus the 5th, how much buffer keeps late packets from being
- *   late. Rarer stragglers (a reordered packet held back by the network) are cheaper to conceal
- *   (Opus FEC rebuilds them from the next packet) than to buffer for, for every packet, all the
- *   time; and the 5th percentile rather than the minimum, because a single early packet (a
- *   sender catching up after a hiccup, common in its first second) would otherwise make every
- *   other packet look late for the whole window.
+ * - spreadMs: the 95th percentile minus the median: how much later than the typical packet a
+ *   late one comes, which the buffer must hold beyond its low point (the player measures its
+ *   level against packets arriving at the median delay). Rarer stragglers (a reordered packet
+ *   held back by the network) are cheaper to conceal (Opus FEC rebuilds them from the next
+ *   packet) than to buffer for, for every packet, all the time. Early packets (a sender catching
+ *   up after a hiccup, or bursting ahead) need no buffer at all: the minimum is not used.
  * - expectedArrivalNs: when a packet with this timestamp arrives at the typical (median) delay:
  *   what the player's level is measured against, so that the jitter of the newest packet does
  *   not move it.
@@ -47,13 +47,14 @@ export class DelayTracker {
       const n = s.length;
       const q = (p: number) => s[Math.min(n - 1, Math.max(0, Math.floor(n * p)))];
       // with fewer than 20 the quantiles are the extremes: the second largest and smallest instead
-      const spread = n < 5 ? 0 : n < 20 ? s[n - 2] - s[1] : q(0.95) - q(0.05);
-      this.cached = { spread, median: s[Math.floor(n / 2)] };
+      const median = s[Math.floor(n / 2)];
+      const spread = Math.max(0, n < 5 ? 0 : n < 20 ? s[n - 2] - median : q(0.95) - median);
+      this.cached = { spread, median };
     }
     return this.cached;
   }
 
-  /** p95 - p5 of relative delay in the window, ms; undefined until 5 packets */
+  /** p95 - median of relative delay in the window, ms; undefined until 5 packets */
   spreadMs(): number | undefined {
     if (this.window.length < 5) return undefined;
     return this.stats().spread;
@@ -64,6 +65,13 @@ export class DelayTracker {
     if (!this.base || !this.window.length) return undefined;
     const ms = ((ts - this.base.ts) / this.base.rate) * 1000 + this.stats().median;
     return this.base.arrival + BigInt(Math.round(ms * 1e6));
+  }
+
+  /** the (unwrapped) timestamp that arrives at `nowNs` when packets come at the median delay */
+  mediaAt(nowNs: bigint): number | undefined {
+    if (!this.base || !this.window.length) return undefined;
+    const ms = Number(nowNs - this.base.arrival) / 1e6 - this.stats().median;
+    return this.base.ts + (ms / 1000) * this.base.rate;
   }
 
   reset(): void {

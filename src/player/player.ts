@@ -39,6 +39,8 @@ export const SERVO = {
    * 20 ms takes 20 s at most); a clock drift or the small steps of the target take 0-150 ppm.
    */
   maxPpm: 1000,
+  /** beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo) */
+  catchUpMs: 100,
   /** what the target keeps beyond the packet, the output block and the network's spread, ms */
   marginMs: 2,
 } as const;
@@ -63,8 +65,10 @@ export interface PlayerStats {
   driftPpm: number;
   /** the correction applied now, ppm (driftPpm is its average) */
   correctionPpm: number;
-  /** audio skipped when playout started: what arrived before the output opened, or beyond the target at start, ms */
+  /** audio skipped: when playout started (what arrived before the output opened, or beyond the target) and by catch-ups, ms */
   skippedMs: number;
+  /** times the buffer held more than SERVO.catchUpMs beyond the target and the excess was skipped */
+  catchUps: number;
   resyncs: number;
   /** packets whose payload would not decode (concealed instead) */
   undecodable: number;
@@ -115,7 +119,7 @@ export class Player {
     this.lastPacketFrames = Math.round(o.clockRate * 0.02);
     this.st = {
       state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0,
-      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, resyncs: 0, undecodable: 0,
+      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, resyncs: 0, undecodable: 0,
     };
   }
 
@@ -224,7 +228,16 @@ export class Player {
     }
   }
 
-  /** moves the playout point `frames` later (start-up only: nothing decoded is pending) */
+  /** skips up to `frames` of what is buffered (never past the newest packet); returns how many */
+  private skipAhead(frames: number): number {
+    const end = this.jb.newestEnd();
+    if (end === undefined || this.playTs === undefined) return 0;
+    const n = Math.max(0, Math.min(frames, end - this.playTs - this.lastPacketFrames));
+    if (n > 0) this.dropPending(n);
+    return n;
+  }
+
+  /** moves the playout point `frames` later (what is decoded and pending is dropped) */
   private dropPending(frames: number): void {
     this.pending = undefined;
     this.playTs = this.playTs! + frames;
@@ -247,16 +260,20 @@ export class Player {
   }
 
   /**
-   * The level as the servo sees it, before a block is read: without the time, what is buffered
-   * now. With it, the average of the level's sawtooth, whatever the phase of the reads against
-   * the arrivals: what is buffered now plus what has been played since the newest packet came
-   * is the level right after it came (the top of the sawtooth), and the average is half a
-   * packet under the top. (Sampled at the reads alone, the average slides by up to a block as
-   * the phase of the reads drifts against the arrivals, and the servo would chase that.)
+   * The level as the servo sees it, before a block is read. Without the time: what is buffered
+   * now. With it: measured against the schedule, not against what happens to be here: the media
+   * time that arrives now when packets come at their typical (median) delay, plus a packet (it
+   * ends that much later), minus the playout point, plus what is decoded and not yet played:
+   * the top of the level's sawtooth, whose average is half a packet lower. Neither the phase of
+   * the reads against the arrivals, nor the jitter of the newest packet, nor a burst of early
+   * packets moves it (sampled at the reads alone, the average slides by up to a block as the
+   * phase drifts, and the servo would chase that; a burst would look like excess latency).
    */
   private levelMs(nowNs: bigint | undefined): number {
-    if (nowNs === undefined || this.newestTs === undefined) return this.bufferedMs();
-    return this.bufferedMs() + this.sinceNewestMs(nowNs) - this.ms(this.lastPacketFrames) / 2;
+    const m = nowNs === undefined || this.playTs === undefined ? undefined : this.delays.mediaAt(nowNs);
+    if (m === undefined) return this.bufferedMs();
+    const decoded = (this.pending ? this.pending.length / this.o.channels : 0) + this.resampler.pendingFrames;
+    return this.ms(m + this.lastPacketFrames - this.playTs! + decoded) - this.ms(this.lastPacketFrames) / 2;
   }
 
   /**
@@ -401,6 +418,18 @@ export class Player {
     this.shownPpm = this.ppmSum / this.ppmWindow.length;
     this.resampler.ratio = 1 + rel;
     if (this.floorMs > 0) this.floorMs = Math.max(0, this.floorMs - dt);
+    // far too much buffered (underruns piled up latency: a starved machine, a sender's burst after
+    // a long hiccup): resampling at the cap would take minutes, so the excess is skipped at once
+    // (one audible splice instead of a delay that lasts), counted in skippedMs and catchUps
+    if (e > SERVO.catchUpMs) {
+      const excess = Math.floor(((level - this.targetMs()) / 1000) * this.o.clockRate);
+      const dropped = this.skipAhead(excess);
+      if (dropped > 0) {
+        this.st.skippedMs += this.ms(dropped);
+        this.st.catchUps++;
+        this.errFiltered = undefined;
+      }
+    }
   }
 
   stats(): PlayerStats {

@@ -176,3 +176,21 @@ test('audio that piled up before the output opened is skipped and counted, and p
   assert.ok(Math.abs(r.snapshots[0].s.bufferedMs - r.stats.targetMs) < 1.5, `level ${r.snapshots[0].s.bufferedMs} ms at 1 s, target ${r.stats.targetMs}`);
   assert.equal(r.stats.underruns, 0);
 });
+
+test('a burst of early packets (a sender 500 ms ahead) is not excess latency: the level and the correction do not move', () => {
+  const r = simulate({ codec: 'opus', seconds: 12, burst: { atSec: 3, ms: 500 }, statsEverySec: 0.5 });
+  const line = r.snapshots.map((x) => `${x.t}s ${x.s.bufferedMs.toFixed(1)}/${x.s.targetMs.toFixed(1)} ${x.s.correctionPpm}ppm`).join(', ');
+  assert.ok(r.snapshots.every((x) => Math.abs(x.s.correctionPpm) <= 3), line);
+  assert.equal(r.stats.underruns, 0, line);
+  assert.equal(r.stats.catchUps, 0, line);
+});
+
+test('latency piled up by underruns (sender hiccups of 90 then 150 ms): the excess over 100 ms is skipped at once, not drained for minutes', () => {
+  const r = simulate({ codec: 'opus', seconds: 20, late: [{ atSec: 3, ms: 90 }, { atSec: 6, ms: 150 }], statsEverySec: 0.5 });
+  const lv = r.snapshots.map((x) => ({ t: x.t, d: x.s.bufferedMs - x.s.targetMs }));
+  const line = `level - target: ${lv.map((x) => `${x.t}s ${x.d.toFixed(0)}`).join(', ')}; catch-ups ${r.stats.catchUps}, skipped ${r.stats.skippedMs.toFixed(0)} ms, underruns ${r.stats.underruns}`;
+  assert.ok(r.stats.underruns >= 2, line);
+  assert.equal(r.stats.catchUps, 1, line);
+  // after the catch-up, within the 100 ms bound, and draining
+  assert.ok(lv.filter((x) => x.t >= 10).every((x) => x.d < 100), line);
+});

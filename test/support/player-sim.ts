@@ -38,6 +38,10 @@ export interface SimOptions {
   /** sender events: pause (no packets) or restart (new timestamp base) at a time */
   pauseAt?: { atSec: number; forSec: number };
   restartAtSec?: number;
+  /** the sender bursts ahead: the packets of [atSec, atSec + ms) all arrive at atSec */
+  burst?: { atSec: number; ms: number };
+  /** sender hiccups: the packets of [atSec, atSec + ms) all arrive at atSec + ms */
+  late?: { atSec: number; ms: number }[];
   startTs?: number;
   /** the sound card's first pull comes this long after the sender's first packet left (s; default 0) */
   cardStartSec?: number;
@@ -79,6 +83,8 @@ export function simulate(o: SimOptions): SimResult {
     if (paused) continue;
     if (rnd() * 100 < (o.lossPct ?? 0)) continue;
     let delay = 0.002 + rnd() * ((o.jitterMs ?? 0) / 1000);
+    if (o.burst && t >= o.burst.atSec && t < o.burst.atSec + o.burst.ms / 1000) delay -= t - o.burst.atSec;
+    for (const h of o.late ?? []) if (t >= h.atSec && t < h.atSec + h.ms / 1000) delay += h.atSec + h.ms / 1000 - t;
     if (rnd() * 100 < (o.reorderPct ?? 0)) delay += 2 * ptime;
     packets.push({ arrive: t + delay, ts: thisTs, payload });
     if (rnd() * 100 < (o.duplicatePct ?? 0)) packets.push({ arrive: t + delay + 0.001, ts: thisTs, payload });
