@@ -21,8 +21,8 @@ export interface PlayerOptions {
  * integrates the rate error) with a time constant of 1000 / kpPpmPerMs = 10 s, and the error
  * filter's 2 s is well under that (damping ratio about 1.1: not oscillating).
  */
-/** how much of a stream (ms of packets) playout waits for before it starts, whatever the target */
-export const START_MS = 100;
+/** how much of a stream (ms of packets, 3 packets at least) playout waits for before it starts, whatever the target */
+export const START_MS = 40;
 
 export const SERVO = {
   /** the averaged level is compared with the target every this many seconds of output */
@@ -210,8 +210,8 @@ export class Player {
     }
     const packet = this.ms(this.lastPacketFrames);
     // a stream's first packets often come unevenly (the sender warming up): playout starts once
-    // the typical delay and the spread rest on START_MS of stream (5 packets at least)
-    if (this.delays.count < Math.max(5, Math.ceil(START_MS / packet))) return;
+    // the typical delay rests on START_MS of stream (3 packets at least)
+    if (this.delays.count < Math.max(3, Math.ceil(START_MS / packet))) return;
     const want = this.targetMs() + packet / 2 - this.sinceNewestMs(nowNs);
     const have = this.bufferedMs();
     if (have >= want) {
