@@ -874,7 +874,7 @@ function report(env: Env, m: Machine, results: RunResult[], sims: SimResult[], w
     '',
     '### Approximations',
     '',
-    '- The latency ends where rtpcast hands a block to its sink, seen from the other end of a pipe: the timer sink writes each 10 ms block when the *end* of its slot is due (checked every 5 ms), so a click waits up to 10-15 ms there; a sound card pulling blocks would take them at the start of the slot, and then add its own buffer. The benchmark\'s read of the pipe adds its own wake-up (it shares the process with the relay, whose timer waits in slices of at most 0.2 ms).',
+    '- The latency ends where rtpcast hands a block to its sink, seen from the other end of a pipe: the timer sink writes each 10 ms block when the *end* of its slot is due (a timer set for that moment, 1 ms granularity), so a click waits up to 10-11 ms there; a sound card pulling blocks would take them at the start of the slot, and then add its own buffer. The benchmark\'s read of the pipe adds its own wake-up (it shares the process with the relay, whose timer waits in slices of at most 0.2 ms).',
     '- The relay itself is late on a busy machine (its send lateness against the plan, p99 / max, is in the table of runs): that adds to the network\'s jitter, not to the measured latency, which starts at the actual send.',
     '- The start of latency is the relay\'s send time, not the kernel\'s delivery to rtpcast: loopback delivery and rtpcast\'s own wake-up are counted as the player\'s.',
     '- ffmpeg stands in for ffplay: same demuxer and decoder, but no audio device or A/V sync code.',
@@ -1099,7 +1099,7 @@ function spliceLatency(doc: string, fresh: string, env: Env, m: Machine): string
   const note = `Re-run alone on **${m.date}** (\`--only latency\`: ${env.reps} repetition(s) of ${env.seconds} s per codec, after the player's latency changes; ${m.nproc} CPUs, load: ${fresh.includes('Load: ') ? fresh.slice(fresh.indexOf('Load: ') + 6, fresh.indexOf('. A shared')) : 'n/a'}). Sections 2-5 and the table of every run are from the last full run above, before those changes.`;
   sec = `${sec.slice(0, si)}${heading}\n\n${note}\n\n${body}\n\n${sec.slice(sj)}`;
   const lines = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
-  for (const prefix of ['- Clean loopback, L16', '- Clean loopback, Opus', '- **What the player says**']) {
+  for (const prefix of ['- Clean loopback, L16', '- Clean loopback, Opus', '- **What the player says**', '- **Added latency**', '- The latency ends where rtpcast hands a block']) {
     const nu = lines(fresh, prefix)[0];
     if (!nu) continue;
     sec = sec.split('\n').map((l) => (l.startsWith(prefix) ? `${nu}${prefix.startsWith('- Clean') ? ' (re-run alone, see section 1)' : ''}` : l)).join('\n');

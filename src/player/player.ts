@@ -40,11 +40,11 @@ export const SERVO = {
    */
   maxPpm: 1000,
   /**
-   * beyond this much filtered excess (ms), or twice the target if that is more, the excess is
-   * skipped instead (see Player.servo): an underrun that grew the latency by a sender's 50 ms
-   * hiccup would otherwise keep it for a minute (1 ms/s at the cap)
+   * beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo).
+   * (40 ms, or twice the target, was tried: on a clean loopback it cut the latency back right
+   * after a sender's hiccup, and the next hiccup underran again: more concealment, a higher p95.)
    */
-  catchUpMs: 40,
+  catchUpMs: 100,
   /** what the target keeps beyond the packet, the output block and the network's spread, ms */
   marginMs: 2,
 } as const;
@@ -422,11 +422,10 @@ export class Player {
     this.shownPpm = this.ppmSum / this.ppmWindow.length;
     this.resampler.ratio = 1 + rel;
     if (this.floorMs > 0) this.floorMs = Math.max(0, this.floorMs - dt);
-    // far too much buffered (an underrun grew the latency in place by a sender's or the machine's
-    // hiccup): resampling at the cap would take a minute, so the excess is skipped at once (one
-    // splice right after the underrun's own, instead of a delay that lasts; rare hiccups are
-    // cheaper to conceal than to buffer for), counted in skippedMs and catchUps
-    if (e > Math.max(SERVO.catchUpMs, 2 * this.targetMs())) {
+    // far too much buffered (underruns piled up latency: a starved machine, a sender's long
+    // hiccups): resampling at the cap would take minutes, so the excess is skipped at once (one
+    // splice instead of a delay that lasts), counted in skippedMs and catchUps
+    if (e > SERVO.catchUpMs) {
       const excess = Math.floor(((level - this.targetMs()) / 1000) * this.o.clockRate);
       const dropped = this.skipAhead(excess);
       if (dropped > 0) {

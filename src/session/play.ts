@@ -239,14 +239,15 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     if (stopping) return;
     outputOpen = true;
     if (!(sink.clock === 'device' && sink.onPull)) {
-      // nothing pulls: write 5 ms blocks at real-time pace by the monotonic clock (the player must
-      // hold a whole block at its low point: a 10 ms block costs 2.5 ms more latency). Each block is
+      // nothing pulls: write 10 ms blocks at real-time pace by the monotonic clock (5 ms blocks
+      // were tried: more CPU, and no lower latency, the margin for a sender's hiccups shrank with
+      // the block and underruns grew it back). Each block is
       // written when its time has come (a timer set for exactly then, 1 ms granularity), from
       // setImmediate: after the event loop has taken in the packets that arrived meanwhile (a
       // late timer runs before them, and would find the buffer short of what had arrived)
       const st = clock();
       let written = 0;
-      const block = Math.round(s.clockRate / 200);
+      const block = Math.round(s.clockRate / 100);
       const rateNs = 1e9 / s.clockRate;
       const writeDue = () => {
         if (frozen) return;

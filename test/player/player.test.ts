@@ -185,12 +185,12 @@ test('a burst of early packets (a sender 500 ms ahead) is not excess latency: th
   assert.equal(r.stats.catchUps, 0, line);
 });
 
-test('latency piled up by underruns (sender hiccups of 90 then 150 ms): the excess over 40 ms (or twice the target) is skipped at once, not drained for a minute', () => {
+test('latency piled up by underruns (sender hiccups of 90 then 150 ms): the excess over 100 ms is skipped at once, not drained for minutes', () => {
   const r = simulate({ codec: 'opus', seconds: 20, late: [{ atSec: 3, ms: 90 }, { atSec: 6, ms: 150 }], statsEverySec: 0.5 });
   const lv = r.snapshots.map((x) => ({ t: x.t, d: x.s.bufferedMs - x.s.targetMs }));
   const line = `level - target: ${lv.map((x) => `${x.t}s ${x.d.toFixed(0)}`).join(', ')}; catch-ups ${r.stats.catchUps}, skipped ${r.stats.skippedMs.toFixed(0)} ms, underruns ${r.stats.underruns}`;
   assert.ok(r.stats.underruns >= 2, line);
   assert.ok(r.stats.catchUps >= 1, line);
-  // after the catch-up, within the bound, and draining
-  assert.ok(lv.filter((x) => x.t >= 10).every((x) => x.d < Math.max(40, 2 * r.stats.targetMs)), line);
+  // after the catch-up, within the 100 ms bound, and draining
+  assert.ok(lv.filter((x) => x.t >= 10).every((x) => x.d < 100), line);
 });
