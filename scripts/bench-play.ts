@@ -837,7 +837,7 @@ function report(env: Env, m: Machine, results: RunResult[], sims: SimResult[], w
     '- **Input**: one stereo WAV for every case: a 630 Hz tone at -12 dBFS on the left channel, and on the right a click train (a 2 ms Hann-windowed 2 kHz burst, peak 0.9, every 500 ms from 0.25 s, click k moved (k mod 8) x 2.625 ms later so that the clicks fall at 8 different places inside the packets). The left channel is what gaps, phase breaks, level and frequency are measured on; the right gives the latency and the media timeline. (The brief asked for clicks on silence; the tone in the other channel changes nothing for the latency and lets one run give both.)',
     '- **Path**: `rtpcast send --input in.wav` sends every packet to two places: a UDP relay running inside the benchmark process (test/support/relay.ts) and a "tap" socket, also in the benchmark process, that keeps each packet. The relay forwards to the receiver under test, either untouched ("clean") or with a seeded impairment ("impaired": uniform 0-30 ms extra delay with order kept, 3 % random loss, 1 % of packets held back 70 ms so the next ones overtake them; seed 7001 + repetition, the same seed for every receiver within a repetition). The relay\'s event log holds, for every packet, the `process.hrtime` at which it was handed to the kernel towards the receiver.',
     `- **Added latency** (rtpcast only): \`rtpcast play s.sdp --out - --format f32le\` writes raw PCM to stdout in 10 ms blocks at real-time pace (its timer sink); the benchmark reads the pipe and stamps each chunk with \`process.hrtime\` on arrival, the same clock as the relay. For each click heard: latency = (arrival of the stdout chunk holding the click's first sample above 0.2) - (time the relay sent the packet carrying that sample). Which packet carries it: the tap's copy of the stream is decoded exactly as the player decodes it (for Opus the click comes out 6.5 ms later than in the input: the codec's delay, counted as part of the packet that decodes to it). Clicks whose packet the relay dropped (heard thanks to FEC) or that came out before their (reordered) packet arrived are counted, not measured. Only the clicks of the first --seconds of media count. A sample late in a packet necessarily comes out later after the packet's arrival than one early in it; the column *referred to the packet's first sample* subtracts the click's position inside its packet (the wait of the packet's first sample: the buffering alone, without the packet's own duration). The goal is checked on the latency of the click samples, at p95 (p50 shown too).`,
-    '- **What the player says**: `--json` cannot be combined with `--out -` (play refuses: both want stdout), so the player\'s own figures come from the status line `rtpcast play` prints on stderr when it stops (`latency buffered/target ms`, jitter, loss, fec ms, concealed ms, drift ppm; whole ms). The receiver is stopped with SIGINT while the stream is still playing, so "latency" there is bufferedMs at the end of the run (averaged over its last half second), not a mean over the run; underrun counts are not in that line.',
+    '- **What the player says**: with `--out -` the audio has stdout (and `--json` would put its events on stderr); the player\'s own figures come from the status line `rtpcast play` prints on stderr when it stops (`latency buffered/target ms`, jitter, loss, fec ms, concealed ms, drift ppm; whole ms). The receiver is stopped with SIGINT while the stream is still playing, so "latency" there is bufferedMs at the end of the run (averaged over its last half second), not a mean over the run; underrun counts are not in that line.',
     '- **Other players** (impaired Opus, same relay seed): `ffmpeg -i s.sdp out.wav` stands in for ffplay (ffplay cannot write a file; it is the same libavformat RTP demuxer and jitter/reorder queue, and the same libavcodec decoder), and VLC with `--demux=avformat` (Debian\'s VLC 3.0 opens dynamic-payload SDPs only that way; run as the user rtpcast-test, VLC refuses root) transcoding to a WAV. Every output is analysed over the same stretch of media: from the first to the last click found among the clicks of the first --seconds (clicks are numbered by their spacing, so audio that a receiver dropped or inserted shows up as *output - media*: negative when lost audio was simply left out, positive when concealment or stalls added time). Gaps are 10 ms windows under -40 dBFS inside that stretch (src/audio/analysis.ts findGaps); phase breaks are splices in the 630 Hz tone (phaseBreaks).',
     '- **CPU**: GNU time (`/usr/bin/time -f \'%U %S %e\'`) around each receiver: user + system of its whole process tree. rtpcast play (stdout read by the benchmark) against `ffplay -nodisp` with `SDL_AUDIODRIVER=dummy`: SDL\'s dummy driver takes audio at real-time pace (a 5 s WAV takes 5.2 s with `-autoexit`), and the last column checks that ffplay\'s audio clock advanced as long as the stream ran. Both are started before the sender and stopped with SIGINT at the same point of the stream, on clean loopback behind the zero-impairment relay.',
     '- **Drift**: test/support/player-sim.ts, virtual time: `simulate({ codec: \'opus\', seconds, sinkPpm: +-100, player: { latencyMs: 40 }, statsEverySec: 1 })`; the brief\'s `statsEverySec: 60` snapshots are every 60th of these (stats() only reads). Buffer = bufferedMs as the player reports it (averaged over half a second).',
@@ -874,7 +874,7 @@ function report(env: Env, m: Machine, results: RunResult[], sims: SimResult[], w
     '',
     '### Approximations',
     '',
-    '- The latency ends where rtpcast hands a block to its sink, seen from the other end of a pipe: the timer sink writes each 10 ms block when the *end* of its slot is due (checked every 5 ms), so a click waits up to 10-15 ms there; a sound card pulling blocks would take them at the start of the slot, and then add its own buffer. The benchmark\'s read of the pipe adds its own wake-up (it shares the process with the relay, whose timer waits in slices of at most 0.2 ms).',
+    '- The latency ends where rtpcast hands a block to its sink, seen from the other end of a pipe: the timer sink writes each 10 ms block when the *end* of its slot is due (a timer set for that moment, 1 ms granularity), so a click waits up to 10-11 ms there; a sound card pulling blocks would take them at the start of the slot, and then add its own buffer. The benchmark\'s read of the pipe adds its own wake-up (it shares the process with the relay, whose timer waits in slices of at most 0.2 ms).',
     '- The relay itself is late on a busy machine (its send lateness against the plan, p99 / max, is in the table of runs): that adds to the network\'s jitter, not to the measured latency, which starts at the actual send.',
     '- The start of latency is the relay\'s send time, not the kernel\'s delivery to rtpcast: loopback delivery and rtpcast\'s own wake-up are counted as the player\'s.',
     '- ffmpeg stands in for ffplay: same demuxer and decoder, but no audio device or A/V sync code.',
@@ -931,6 +931,8 @@ interface Args {
   docPath: string;
   keep: boolean;
   note?: string;
+  /** 'latency': only rtpcast play on clean loopback (section 1 and its goals), spliced into the existing section */
+  only?: 'latency';
 }
 
 function usage(err?: string): never {
@@ -943,7 +945,9 @@ function usage(err?: string): never {
   --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
   --docs FILE       rewrite this file's bench-play section instead
   --note TEXT       a remark for the docs section (e.g. why --seconds was reduced)
-  --keep            keep the temporary directory`;
+  --keep            keep the temporary directory
+  --only latency    only the added latency on clean loopback (rtpcast play, L16 and Opus): replaces
+                    section 1 and the clean-loopback goals in the existing section, nothing else`;
   if (err) {
     process.stderr.write(`bench-play: ${err}\n${text}\n`);
     process.exit(2);
@@ -970,6 +974,13 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--docs') o.docPath = resolve(argv[++i] ?? usage('--docs needs a path'));
     else if (a === '--note') o.note = argv[++i] ?? usage('--note needs text');
     else if (a === '--keep') o.keep = true;
+    else if (a === '--only') {
+      const v = argv[++i];
+      if (v !== 'latency') usage('--only takes: latency');
+      o.only = 'latency';
+      o.sim = false;
+      o.peers = false;
+    }
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -992,7 +1003,7 @@ async function main(): Promise<void> {
   for (const p of ['ffmpeg', 'ffplay', 'ss', ...(args.peers ? ['cvlc'] : [])]) if (!have(p)) throw new Error(`${p} is not on PATH`);
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p .)`);
   let vlcPrefix: string[] = [];
-  if (args.peers && process.getuid?.() === 0) {
+  if (args.peers && !args.only && process.getuid?.() === 0) {
     if (spawnSync('id', ['-u', VLC_USER]).status !== 0) throw new Error(`VLC refuses to run as root and the user ${VLC_USER} does not exist (sudo useradd --system --create-home ${VLC_USER}); or --no-peers`);
     vlcPrefix = ['runuser', '-u', VLC_USER, '--'];
   }
@@ -1007,7 +1018,7 @@ async function main(): Promise<void> {
   const env: Env = { ...args, dir: tempDir, input, sdpTemplate: { l16: tl.text, opus: to.text }, templatePort: { l16: tl.port, opus: to.port }, vlcPrefix, time };
   const machine = machineInfo(vlcPrefix);
 
-  const groups: CaseSpec[][] = [
+  const groups: CaseSpec[][] = args.only === 'latency' ? [[{ scenario: 'clean', codec: 'l16', receiver: 'rtpcast' }], [{ scenario: 'clean', codec: 'opus', receiver: 'rtpcast' }]] : [
     [
       { scenario: 'clean', codec: 'l16', receiver: 'rtpcast' },
       { scenario: 'clean', codec: 'l16', receiver: 'ffplay' },
@@ -1060,9 +1071,40 @@ async function main(): Promise<void> {
   if (args.writeDocs) {
     mkdirSync(dirname(args.docPath), { recursive: true });
     const doc = existsSync(args.docPath) ? readFileSync(args.docPath, 'utf8') : '# Benchmarks\n';
-    writeFileAtomic(args.docPath, replaceSection(doc, START, END, rep.markdown));
+    writeFileAtomic(args.docPath, args.only === 'latency' ? spliceLatency(doc, rep.markdown, env, machine) : replaceSection(doc, START, END, rep.markdown));
     process.stderr.write(`bench-play: wrote the bench-play section of ${args.docPath}\n`);
   }
+}
+
+/**
+ * `--only latency`: the new section 1 table, the clean-loopback goal lines and the "what the
+ * player says" paragraph replace theirs in the existing bench-play section; the rest (impaired,
+ * other players, CPU, drift, every run) stays as the last full run wrote it.
+ */
+function spliceLatency(doc: string, fresh: string, env: Env, m: Machine): string {
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error('--only latency: the docs have no bench-play section to update; run the whole benchmark once');
+  let sec = doc.slice(a + START.length, b);
+  const block = (text: string) => {
+    const i = text.indexOf('### 1. ');
+    const j = text.indexOf('### 2. ');
+    if (i < 0 || j < i) throw new Error('--only latency: section 1 not found');
+    return [i, j] as const;
+  };
+  const [fi, fj] = block(fresh);
+  const [si, sj] = block(sec);
+  const heading = fresh.slice(fi, fresh.indexOf('\n', fi));
+  const body = fresh.slice(fresh.indexOf('\n', fi), fj).trim();
+  const note = `Re-run alone on **${m.date}** (\`--only latency\`: ${env.reps} repetition(s) of ${env.seconds} s per codec, after the player's latency changes; ${m.nproc} CPUs, load: ${fresh.includes('Load: ') ? fresh.slice(fresh.indexOf('Load: ') + 6, fresh.indexOf('. A shared')) : 'n/a'}). Sections 2-5 and the table of every run are from the last full run above, before those changes.`;
+  sec = `${sec.slice(0, si)}${heading}\n\n${note}\n\n${body}\n\n${sec.slice(sj)}`;
+  const lines = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
+  for (const prefix of ['- Clean loopback, L16', '- Clean loopback, Opus', '- **What the player says**', '- **Added latency**', '- The latency ends where rtpcast hands a block']) {
+    const nu = lines(fresh, prefix)[0];
+    if (!nu) continue;
+    sec = sec.split('\n').map((l) => (l.startsWith(prefix) ? `${nu}${prefix.startsWith('- Clean') ? ' (re-run alone, see section 1)' : ''}` : l)).join('\n');
+  }
+  return doc.slice(0, a + START.length) + sec + doc.slice(b);
 }
 
 function cleanup(): void {

@@ -154,10 +154,12 @@ function choiceFor(d: OutputDevice): DeviceChoice {
  * - `device:ID` → that output: an exact id (sink name, portaudio:N), else an exact name, else a
  *   unique part of a name or description (case-insensitive);
  * - `pulse` / `pipewire` / `portaudio` → that backend's default output;
- * - nothing → PortAudio's default output if PortAudio works and has one, else the sound server's
- *   default sink, else an error that lists what exists.
+ * - nothing → on Linux the sound server's default sink (PulseAudio or PipeWire, through pacat or
+ *   pw-play: about 80 ms from rtpcast to the speaker, where PortAudio through ALSA's "pulse"
+ *   device measured 120 ms), else PortAudio's default output; on Windows and macOS (no sound
+ *   server tools) PortAudio's default output first. Else an error that lists what exists.
  */
-export function chooseSink(spec: string | undefined, list: OutputDeviceList | undefined): SinkChoice {
+export function chooseSink(spec: string | undefined, list: OutputDeviceList | undefined, platform: NodeJS.Platform = process.platform): SinkChoice {
   if (spec === '-') return { kind: 'stdout' };
   if (spec !== undefined && /\.wav$/i.test(spec)) return { kind: 'wav', path: spec };
   const l = list ?? { backends: [], devices: [] };
@@ -176,7 +178,7 @@ export function chooseSink(spec: string | undefined, list: OutputDeviceList | un
   const unavailable = (what: string) => new RtpcastError(`${what} is not available:\n${describeOutputs(l)}`, ExitCode.missingProgram, 'record to a file instead: --out FILE.wav');
 
   if (spec === undefined) {
-    const c = portAudioDefault() ?? serverDefault();
+    const c = platform === 'linux' ? serverDefault() ?? portAudioDefault() : portAudioDefault() ?? serverDefault();
     if (c) return c;
     throw new RtpcastError(`no audio output is available:\n${describeOutputs(l)}`, ExitCode.missingProgram, 'install the sound server tools (sudo apt install pulseaudio-utils), or record to a file: --out FILE.wav');
   }
@@ -208,7 +210,7 @@ export function chooseSink(spec: string | undefined, list: OutputDeviceList | un
 export interface CreateSinkOptions {
   /** --format for `--out -` (default s16le) */
   rawFormat?: SampleFormat;
-  /** sound-server latency (pacat --latency-msec, pw-play --latency) */
+  /** --output-latency: sound-server latency (pacat --latency-msec, pw-play --latency); PortAudio: its buffers sized for about this */
   latencyMs?: number;
   env?: NodeJS.ProcessEnv;
   /** the device list (injected by tests; default listOutputDevices) */
@@ -227,7 +229,8 @@ export function sinkFor(c: SinkChoice, o: CreateSinkOptions = {}): AudioSink {
     case 'pipewire':
       return new PwPlaySink({ device: c.device, latencyMs: o.latencyMs, env: o.env, pwPlay: findProgram('pw-play', o.env) });
     case 'portaudio':
-      return new PortAudioSink(c.deviceId, c.label, { env: o.env });
+      // --output-latency: PortAudio's latency is about 6 buffers (see PortAudioSink)
+      return new PortAudioSink(c.deviceId, c.label, { env: o.env, framesPerBufferMs: o.latencyMs !== undefined ? o.latencyMs / 6 : undefined });
   }
 }
 

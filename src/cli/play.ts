@@ -17,6 +17,7 @@ interface PlayFlags {
   bind?: string;
   source?: string;
   latency?: number;
+  outputLatency?: number;
   out?: string;
   format: string;
   duration?: number;
@@ -36,6 +37,13 @@ Examples:
       a fixed 60 ms playout latency, on a chosen output (rtpcast devices --outputs)
   rtpcast play stream.sdp --source 192.168.1.10 --out recording.wav --duration 60
       only packets from 192.168.1.10, recorded to a WAV file for a minute
+  rtpcast play stream.sdp --out - --json 2>events.jsonl | aplay -f S16_LE -r 48000 -c 2
+      raw PCM on stdout for another program; the JSON events then go to stderr
+
+Senders: play locks onto the first sender (or the one --source, or the SDP's a=source-filter,
+names) and never mixes another in; other senders are reported (a warning with their address and
+SSRC, "others" in --json) and counted. A flood of packets from elsewhere makes play listen to its
+sender only until it is over (the status shows it).
 
 The status line shows: latency (target/actual), network jitter, loss, audio rebuilt by Opus FEC,
 audio concealed, and the clock drift being compensated (ppm).
@@ -56,12 +64,13 @@ export function playCommand(): Command {
     .option('--bind <address>', 'local address to listen on (default: the SDP\'s if it is this machine\'s, else all); a multicast group to join')
     .option('--source <address>', 'accept packets from this sender only (others are counted and dropped)')
     .addOption(new Option('-l, --latency <ms>', 'fixed playout latency (default: chosen from the measured jitter)').argParser(numberArg('--latency', 1, 5000)))
-    .option('-o, --out <where>', 'output: device:ID (rtpcast devices --outputs), file.wav, or - for raw PCM on stdout (default: the default output)')
+    .option('-o, --out <where>', 'output: device:ID (rtpcast devices --outputs), pulse, pipewire, portaudio, file.wav, or - for raw PCM on stdout (default: the sound server on Linux, PortAudio on Windows and macOS)')
+    .addOption(new Option('--output-latency <ms>', 'what the output device buffers (sound server: pacat --latency-msec / pw-play --latency, default 50; PortAudio: its buffer size, default about 120 ms in all); lower it for less delay, raise it if the output underruns').argParser(numberArg('--output-latency', 5, 2000)))
     .addOption(new Option('--format <fmt>', 'raw PCM format for --out -').choices(SAMPLE_FORMATS).default('s16le'))
     .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('--until-bye', 'stop when the sender says goodbye (RTCP BYE)')
     .option('-q, --quiet', 'print only errors')
-    .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
+    .option('--json', 'print machine-readable events (one JSON object a line) on stdout; with --out - (audio on stdout) on stderr instead')
     .addHelpText('after', EXAMPLES)
     .action(async (sdp: string | undefined, flags: PlayFlags) => {
       process.exitCode = await playAction(sdp, flags);
@@ -82,19 +91,18 @@ export function renderPlayStatus(s: PlayStatus): string {
     `concealed ${(p.concealedMs.plc + p.concealedMs.fade).toFixed(0)} ms`,
     `drift ${p.driftPpm > 0 ? '+' : ''}${p.driftPpm} ppm`,
     s.others.length ? `${s.others.length} other sender(s)` : '',
-    s.dropped.malformed + s.dropped.filtered ? `${s.dropped.malformed + s.dropped.filtered} dropped` : '',
     s.srtp?.authFailed ? `${s.srtp.authFailed} failed SRTP auth` : '',
     s.srtp?.replayed ? `${s.srtp.replayed} replayed` : '',
+    s.dropped.filtered ? `${s.dropped.filtered} from other addresses dropped` : '',
+    s.dropped.malformed + s.dropped.untracked ? `${s.dropped.malformed + s.dropped.untracked} malformed/untracked dropped` : '',
+    s.flood.active ? 'FLOOD: listening to the sender only' : s.flood.episodes ? `${s.flood.episodes} flood(s)` : '',
   ];
   return parts.filter(Boolean).join('  ');
 }
 
 async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<number> {
-  const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: process.stdout };
-  if (f.json && f.out === '-') {
-    process.stderr.write('rtpcast: error: --out - and --json both want stdout\n  try: write the audio to a file (--out file.wav) or drop --json\n');
-    return 2;
-  }
+  // --out - puts the audio on stdout: the JSON events then go to stderr (human text is off with --json)
+  const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: f.out === '-' ? process.stderr : process.stdout };
   let sdp = sdpArg !== undefined ? readSdpArg(sdpArg) : undefined;
   if (f.sap !== undefined) {
     const name = f.sap === true ? '' : f.sap;
@@ -118,7 +126,7 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
   let shown = false;
   const final = await runPlay(
     req,
-    (format) => createSink(f.out, format, { rawFormat: f.format as SampleFormat }),
+    (format) => createSink(f.out, format, { rawFormat: f.format as SampleFormat, latencyMs: f.outputLatency }),
     {
       onStart({ spec, bound, sink }) {
         say(o, `rtpcast play: ${spec.codec === 'opus' ? 'Opus' : 'L16'} ${spec.clockRate} Hz ${spec.channels} ch, payload type ${spec.payloadType} (from ${spec.from})${spec.security ? `, ${spec.security}` : ''}\n  listening ${bound}${spec.sourceFilter ? `, only from ${spec.sourceFilter}` : ''}\n  output    ${sink}\n  Ctrl-C stops.`);
@@ -142,7 +150,7 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (shown) o.err.write('\n');
-  say(o, `rtpcast play: stopped. ${renderPlayStatus(final)}`);
+  say(o, `rtpcast play: stopped. ${renderPlayStatus(final)}${final.beforeOutput ? `\n  ${final.beforeOutput} packet(s) arrived while the output was opening: playback started on the newest (${final.player.skippedMs.toFixed(0)} ms skipped)` : ''}`);
   const srtpVerdict = final.srtp && srtpSummary(final.srtp);
   if (srtpVerdict) say(o, srtpVerdict);
   event(o, 'stop', final as unknown as Record<string, unknown>);

@@ -86,6 +86,14 @@ export async function capturePackets(o: CapturePacketsOptions): Promise<DiagRepo
       findings.push({ id: `${ID}.sdp-unreadable`, severity: 'warn', title: 'the SDP could not be read: clock rates are guessed from the traffic', detail: (e as Error).message, fix: 'rtpcast diag sdp FILE explains what is wrong with it' });
     }
   }
+  // issue #6: the SDP's a=source-filter (incl) names the one sender to account, like --source
+  if (o.source === undefined && o.sdp) {
+    const src = sdpIncludedSource(o.sdp);
+    if (src) {
+      o = { ...o, source: src };
+      findings.push({ id: `${ID}.source-filter`, severity: 'info', title: `the SDP allows one sender (a=source-filter: incl ... ${src}): packets from other addresses are counted per address and left out` });
+    }
+  }
   const counter = new PacketCounter({ payloadTypes, source: o.group ? undefined : o.source });
   const srtp = new SrtpSniffer(o.sdp);
   let main: Listener;
@@ -659,4 +667,10 @@ function describePorts(ports: number[]): string {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+}
+
+/** The first source of an SDP's a=source-filter: incl line (RFC 4570), if any (pure). */
+export function sdpIncludedSource(sdp: string): string | undefined {
+  const m = /^a=source-filter:\s*incl\s+IN\s+IP[46]\s+\S+\s+(\S+)/m.exec(sdp);
+  return m ? m[1] : undefined;
 }

@@ -14,6 +14,41 @@ export interface PlayerOptions {
   stallMs?: number;
 }
 
+/**
+ * The drift servo's constants (see Player.servo). Chosen so that on a clean path with no drift
+ * the correction is exactly 0 once settled (the averaged level stays inside the dead band), and
+ * a real drift of +-100 ppm is followed without overshoot: the loop is first order (the buffer
+ * integrates the rate error) with a time constant of 1000 / kpPpmPerMs = 10 s, and the error
+ * filter's 2 s is well under that (damping ratio about 1.1: not oscillating).
+ */
+/** how much of a stream (ms of packets, 3 packets at least) playout waits for before it starts, whatever the target */
+export const START_MS = 40;
+
+export const SERVO = {
+  /** the averaged level is compared with the target every this many seconds of output */
+  updateSec: 0.5,
+  /** time constant of the low-pass filter on the level error, s */
+  filterSec: 2,
+  /** no correction while the filtered error is within +-this (ms): measurement noise and target steps */
+  deadBandMs: 0.5,
+  /** ppm of correction per ms of error beyond the dead band */
+  kpPpmPerMs: 100,
+  /**
+   * the largest correction, ppm: 1000 ppm is 1.7 cents, well below the 5-10 cents a trained ear
+   * tells apart. It is reached only to drain the latency an underrun added (a sender's hiccup of
+   * 20 ms takes 20 s at most); a clock drift or the small steps of the target take 0-150 ppm.
+   */
+  maxPpm: 1000,
+  /**
+   * beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo).
+   * (40 ms, or twice the target, was tried: on a clean loopback it cut the latency back right
+   * after a sender's hiccup, and the next hiccup underran again: more concealment, a higher p95.)
+   */
+  catchUpMs: 100,
+  /** what the target keeps beyond the packet, the output block and the network's spread, ms */
+  marginMs: 2,
+} as const;
+
 export interface PlayerStats {
   state: 'buffering' | 'playing' | 'stalled';
   targetMs: number;
@@ -30,8 +65,14 @@ export interface PlayerStats {
   stalls: number;
   /** ms of output played */
   playedMs: number;
-  /** drift correction: + means playing faster than nominal to drain the buffer, ppm */
+  /** drift correction: + means playing faster than nominal to drain the buffer, ppm (averaged over the last minute) */
   driftPpm: number;
+  /** the correction applied now, ppm (driftPpm is its average) */
+  correctionPpm: number;
+  /** audio skipped: when playout started (what arrived before the output opened, or beyond the target) and by catch-ups, ms */
+  skippedMs: number;
+  /** times the buffer held more than SERVO.catchUpMs beyond the target and the excess was skipped */
+  catchUps: number;
   resyncs: number;
   /** packets whose payload would not decode (concealed instead) */
   undecodable: number;
@@ -66,9 +107,10 @@ export class Player {
   private ended = false;
   private avgLevelMs: number | undefined;
   private levelSum = 0;
-  private levelCount = 0;
   private ppm = 0;
   private shownPpm = 0;
+  private errFiltered: number | undefined;
+  private levelFrames = 0;
   private readonly ppmWindow: number[] = [];
   private ppmSum = 0;
   private readonly st: PlayerStats;
@@ -81,7 +123,7 @@ export class Player {
     this.lastPacketFrames = Math.round(o.clockRate * 0.02);
     this.st = {
       state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0,
-      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, resyncs: 0, undecodable: 0,
+      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, resyncs: 0, undecodable: 0,
     };
   }
 
@@ -89,16 +131,23 @@ export class Player {
     return (frames / this.o.clockRate) * 1000;
   }
 
-  /** The latency the player aims for now, ms. */
+  /**
+   * The latency the player aims for now, ms: the buffered level averaged over time (bufferedMs,
+   * sampled before each output block). The level is a sawtooth: a packet adds `packet` ms at
+   * once, the output takes it away block by block; it is lowest just before a packet arrives,
+   * half a packet under its average. That low point must still hold one output block (the
+   * output takes it at once) plus the network's spread and a margin:
+   *   target = block + packet / 2 + spread + margin
+   * (Opus on a clean loopback: 10 + 10 + ~1 + 2 = 23 ms.)
+   */
   targetMs(): number {
     if (this.o.latencyMs !== undefined) return this.o.latencyMs;
     const packet = this.ms(this.lastPacketFrames);
-    // the output takes a whole block at once (10 ms for a typical device): that must be buffered too
     const block = this.ms(this.blockFrames);
     // until the spread is measured, start as early as a packet allows: an underrun grows the
     // latency in place (see nextChunk), so a jittery start costs a little concealment, not a gap
     const net = this.delays.spreadMs() ?? 0;
-    return Math.max(this.o.minLatencyMs ?? 10, net + packet + block + 2, this.floorMs);
+    return Math.max(this.o.minLatencyMs ?? 10, block + packet / 2 + net + SERVO.marginMs, this.floorMs);
   }
 
   /** audio ready to play, ms (what has arrived beyond the playout point) */
@@ -123,6 +172,7 @@ export class Player {
     this.playTs = undefined;
     this.state = 'buffering';
     this.delays.reset();
+    this.newestTs = undefined;
     this.st.resyncs++;
   }
 
@@ -133,6 +183,7 @@ export class Player {
     const ts = this.unwrap.unwrap(timestamp);
     this.delays.add(arrivalNs, ts, this.o.clockRate);
     this.lastPacketFrames = samples;
+    if (this.newestTs === undefined || ts > this.newestTs) this.newestTs = ts;
     // only a playing player has a "now" that makes packets late
     const r = this.jb.insert({ ts, samples, payload, arrivalNs }, this.state === 'playing' ? this.playTs : undefined);
     if (r === 'queued') this.st.queued++;
@@ -142,28 +193,103 @@ export class Player {
     return r;
   }
 
-  /** Buffering (at start, or after a stall): anchor on the oldest packet, play once the target is buffered. */
-  private tryStart(): void {
+  /**
+   * Buffering (at start, or after a stall): anchor on the oldest packet; play once enough is
+   * buffered that the AVERAGE level will be the target. Right after a packet arrived the level is
+   * at the top of its sawtooth, half a packet above the average; `nowNs` (when the caller knows
+   * the time) tells how long ago the newest packet came, so how far down the sawtooth we are.
+   * Anything buffered beyond that is skipped (never heard: it arrived while the output was
+   * opening, or the last packet overshot the target): playout starts at the target instead of
+   * above it and leaving the excess to the drift servo, which would take a minute and a pitch
+   * shift to drain it.
+   */
+  private tryStart(nowNs?: bigint): void {
     const first = this.jb.first();
     if (!first) return;
     if (this.state === 'stalled' || this.playTs === undefined || this.playTs > first.ts + first.samples) {
       this.state = 'buffering';
       this.playTs = first.ts;
       this.pending = undefined;
+      this.resampler.reset();
     }
-    if (this.bufferedMs() >= this.targetMs()) {
+    const packet = this.ms(this.lastPacketFrames);
+    // a stream's first packets often come unevenly (the sender warming up): playout starts once
+    // the typical delay rests on START_MS of stream (3 packets at least)
+    if (this.delays.count < Math.max(3, Math.ceil(START_MS / packet))) return;
+    const want = this.targetMs() + packet / 2 - this.sinceNewestMs(nowNs);
+    const have = this.bufferedMs();
+    if (have >= want) {
+      const excess = Math.floor(((have - want) / 1000) * this.o.clockRate);
+      if (excess > 0) {
+        this.dropPending(excess);
+        this.st.skippedMs += this.ms(excess);
+      }
       this.state = 'playing';
       this.underrunRunFrames = 0;
+      this.errFiltered = undefined;
+      this.levelSum = 0;
+      this.levelFrames = 0;
     }
   }
 
-  /** `frames` frames of output audio (interleaved), at the output's pace. */
-  read(frames: number): Float32Array {
+  /** skips up to `frames` of what is buffered (never past the newest packet); returns how many */
+  private skipAhead(frames: number): number {
+    const end = this.jb.newestEnd();
+    if (end === undefined || this.playTs === undefined) return 0;
+    const n = Math.max(0, Math.min(frames, end - this.playTs - this.lastPacketFrames));
+    if (n > 0) this.dropPending(n);
+    return n;
+  }
+
+  /** moves the playout point `frames` later (what is decoded and pending is dropped) */
+  private dropPending(frames: number): void {
+    this.pending = undefined;
+    this.playTs = this.playTs! + frames;
+    this.jb.dropBefore(this.playTs);
+  }
+
+  /** the newest (unwrapped) timestamp received */
+  private newestTs: number | undefined;
+
+  /**
+   * ms since the newest packet would have arrived at the typical delay (DelayTracker): between 0
+   * and a packet; 0 when the time is not known. (Its actual arrival would carry its jitter into
+   * every measurement of the level.)
+   */
+  private sinceNewestMs(nowNs: bigint | undefined): number {
+    if (nowNs === undefined || this.newestTs === undefined) return 0;
+    const due = this.delays.expectedArrivalNs(this.newestTs);
+    if (due === undefined) return 0;
+    return Math.max(0, Math.min(this.ms(this.lastPacketFrames), Number(nowNs - due) / 1e6));
+  }
+
+  /**
+   * The level as the servo sees it, before a block is read. Without the time: what is buffered
+   * now. With it: measured against the schedule, not against what happens to be here: the media
+   * time that arrives now when packets come at their typical (median) delay, plus a packet (it
+   * ends that much later), minus the playout point, plus what is decoded and not yet played:
+   * the top of the level's sawtooth, whose average is half a packet lower. Neither the phase of
+   * the reads against the arrivals, nor the jitter of the newest packet, nor a burst of early
+   * packets moves it (sampled at the reads alone, the average slides by up to a block as the
+   * phase drifts, and the servo would chase that; a burst would look like excess latency).
+   */
+  private levelMs(nowNs: bigint | undefined): number {
+    const m = nowNs === undefined || this.playTs === undefined ? undefined : this.delays.mediaAt(nowNs);
+    if (m === undefined) return this.bufferedMs();
+    const decoded = (this.pending ? this.pending.length / this.o.channels : 0) + this.resampler.pendingFrames;
+    return this.ms(m + this.lastPacketFrames - this.playTs! + decoded) - this.ms(this.lastPacketFrames) / 2;
+  }
+
+  /**
+   * `frames` frames of output audio (interleaved), at the output's pace. `nowNs` (the same clock
+   * as the packets' arrival times), when given, lets playout start at exactly the target.
+   */
+  read(frames: number, nowNs?: bigint): Float32Array {
     if (frames > this.blockFrames) this.blockFrames = frames;
-    if (this.state !== 'playing') this.tryStart();
+    if (this.state !== 'playing') this.tryStart(nowNs);
     this.st.playedMs += this.ms(frames);
     if (this.state !== 'playing') return new Float32Array(frames * this.o.channels);
-    this.servo();
+    this.servo(frames, nowNs);
     return this.resampler.read(frames, (n) => this.produce(n));
   }
 
@@ -263,21 +389,31 @@ export class Player {
   }
 
   /**
-   * Holds the buffer at the target by resampling: the ratio follows the averaged level error,
-   * draining an excess over about 20 s, within +-2000 ppm; the floor raised by underruns decays
-   * by 1 ms per second of calm.
+   * Holds the buffer at the target by resampling (see SERVO): every half second of output the
+   * level averaged over it (sampled before each block, weighted by block length) is compared
+   * with the target; the error is low-pass filtered (2 s); inside a +-0.5 ms dead band nothing
+   * is corrected, beyond it the ratio moves 100 ppm per ms, within +-1000 ppm. Proportional only:
+   * a constant clock drift is then held with a constant level offset (dead band + drift / 100
+   * ppm per ms: 1.5 ms for 100 ppm, which the target's 2 ms margin covers), and the loop does not
+   * overshoot. The floor raised by underruns decays by
+   * 1 ms per second of calm.
    */
-  private servo(): void {
-    this.levelSum += this.bufferedMs();
-    this.levelCount++;
-    if (this.levelCount < 50) return;
-    const level = this.levelSum / this.levelCount;
+  private servo(frames: number, nowNs: bigint | undefined): void {
+    this.levelSum += this.levelMs(nowNs) * frames;
+    this.levelFrames += frames;
+    const dt = this.levelFrames / this.o.clockRate;
+    if (dt < SERVO.updateSec) return;
+    const level = this.levelSum / this.levelFrames;
     this.avgLevelMs = level;
     this.levelSum = 0;
-    this.levelCount = 0;
+    this.levelFrames = 0;
     const err = level - this.targetMs();
-    const rel = Math.max(-2000e-6, Math.min(2000e-6, err / 20000));
-    this.ppm = rel * 1e6;
+    this.errFiltered = this.errFiltered === undefined ? err : this.errFiltered + ((err - this.errFiltered) * dt) / (SERVO.filterSec + dt);
+    const e = this.errFiltered;
+    const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
+    const ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
+    const rel = ppm / 1e6;
+    this.ppm = ppm;
     // shown: the correction averaged over the last minute (the per-update value rides on the
     // packet sawtooth; its average is the clock drift actually being compensated)
     this.ppmWindow.push(this.ppm);
@@ -285,10 +421,22 @@ export class Player {
     if (this.ppmWindow.length > 120) this.ppmSum -= this.ppmWindow.shift()!;
     this.shownPpm = this.ppmSum / this.ppmWindow.length;
     this.resampler.ratio = 1 + rel;
-    if (this.floorMs > 0) this.floorMs = Math.max(0, this.floorMs - 0.5);
+    if (this.floorMs > 0) this.floorMs = Math.max(0, this.floorMs - dt);
+    // far too much buffered (underruns piled up latency: a starved machine, a sender's long
+    // hiccups): resampling at the cap would take minutes, so the excess is skipped at once (one
+    // splice instead of a delay that lasts), counted in skippedMs and catchUps
+    if (e > SERVO.catchUpMs) {
+      const excess = Math.floor(((level - this.targetMs()) / 1000) * this.o.clockRate);
+      const dropped = this.skipAhead(excess);
+      if (dropped > 0) {
+        this.st.skippedMs += this.ms(dropped);
+        this.st.catchUps++;
+        this.errFiltered = undefined;
+      }
+    }
   }
 
   stats(): PlayerStats {
-    return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm) };
+    return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
   }
 }

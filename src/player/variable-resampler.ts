@@ -42,6 +42,13 @@ export class VariableResampler {
     this.pos = taps - 1;
   }
 
+  /** forgets all input (a restart of playout): the next output is centred on the next input frame */
+  reset(): void {
+    this.buf.fill(0, 0, (this.taps - 1) * this.channels);
+    this.frames = this.taps - 1;
+    this.pos = this.taps - 1;
+  }
+
   /** input frames held but not yet played (for latency accounting) */
   get pendingFrames(): number {
     return Math.max(0, this.frames - this.pos);
@@ -52,10 +59,14 @@ export class VariableResampler {
     const ch = this.channels;
     const width = 2 * this.taps;
     const out = new Float32Array(outFrames * ch);
+    // pull what this whole block needs at once, and no more: input pulled early is input taken
+    // from the jitter buffer early, which the player would have to buffer for (latency)
+    const needAll = Math.floor(this.pos + (outFrames - 1) * this.ratio) + this.taps + 1;
+    if (needAll > this.frames) this.append(pull(needAll - this.frames));
     for (let o = 0; o < outFrames; o++) {
       const base = Math.floor(this.pos);
       const need = base + this.taps + 1;
-      if (need > this.frames) this.append(pull(Math.max(need - this.frames, 256)));
+      if (need > this.frames) this.append(pull(need - this.frames));
       const pf = (this.pos - base) * this.phases;
       const p0 = Math.floor(pf);
       const t = pf - p0;

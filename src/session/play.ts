@@ -112,13 +112,33 @@ export interface PlayStatus {
   player: PlayerStats;
   stream?: StreamStats;
   sender?: string;
-  /** other senders seen on the port (not played) */
+  /** other senders seen on the port (not played; at most MAX_TRACKED, the rest in dropped.untracked) */
   others: { sender: string; ssrc: number; packets: number }[];
-  /** packets dropped before the player: not RTP, wrong payload type, filtered source */
-  dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number };
   /** SRTP streams: decrypted, and dropped for failed authentication / replay */
   srtp?: SrtpReceiveStats;
+  /** packets dropped before the player: not RTP, wrong payload type, filtered source (--source / a=source-filter), RTCP on the RTP port, other senders beyond the tracked ones */
+  dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number; untracked: number };
+  /** packets refused (--source / a=source-filter), per sender address (at most MAX_TRACKED addresses) */
+  filteredFrom: Record<string, number>;
+  /** packets that arrived after the socket was bound and before the output was open: kept (playout starts on the newest of them; player.skippedMs is what was skipped) */
+  beforeOutput: number;
+  /**
+   * flood protection: while other senders send more than FLOOD_PER_SEC datagrams a second the
+   * socket is connected to the sender being played, so the kernel refuses everything else
+   * (it never reaches rtpcast, so it cannot be counted one by one). `active`: now; `episodes`:
+   * how often it engaged; `seconds`: how long in all; `peakPerSec`: the highest rate of unwanted
+   * datagrams measured (when it engaged); `refusedEstimate`: the rate measured at each
+   * engagement times how long it lasted (an estimate of what the kernel refused).
+   */
+  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number };
 }
+
+/** senders and addresses tracked one by one (the rest are counted together): bounds memory under a flood of spoofed sources */
+export const MAX_TRACKED = 32;
+/** unwanted datagrams a second (other senders, filtered, malformed, wrong payload type) that engage the flood protection */
+export const FLOOD_PER_SEC = 5000;
+/** while protected, the socket is opened to everyone again this often, to see whether the flood is over */
+const FLOOD_RECHECK_MS = 10_000;
 
 export interface PlayHooks {
   onStart?(info: { spec: ReceiveSpec; bound: string; sink: string }): void;
@@ -127,6 +147,9 @@ export interface PlayHooks {
 }
 
 interface Lock {
+  /** as the socket reports it (what connect() takes) */
+  raw: string;
+  /** plainAddress(raw), for comparisons and messages */
   address: string;
   port: number;
   ssrc: number;
@@ -134,9 +157,23 @@ interface Lock {
   bye: boolean;
 }
 
+/** "::ffff:1.2.3.4" (an IPv4 sender seen on an IPv6 socket) -> "1.2.3.4" */
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
 /**
  * Receives RTP on a UDP port and plays it: one sender at a time (the first one, or the one
  * `--source` names), restarts followed, everything else counted and reported.
+ *
+ * - Packets are taken from the moment the socket is bound, also while the output is still
+ *   opening (that can take a second): they are counted (`beforeOutput`) and playout starts on
+ *   the newest of them, at the latency target (the player skips and counts the rest).
+ * - Other senders never reach the player: each is reported once (a warning naming its address
+ *   and SSRC) and counted; at most MAX_TRACKED are tracked one by one.
+ * - A flood (more than FLOOD_PER_SEC unwanted datagrams a second) would fill the socket's
+ *   receive buffer so that the kernel drops the sender's packets along with the rest: while it
+ *   lasts the socket is connected to the sender, and the kernel refuses everything else.
  */
 export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number; channels: number }) => Promise<AudioSink>, hooks: PlayHooks = {}, signal?: AbortSignal): Promise<PlayStatus> {
   let spec = receiveSpec(r);
@@ -151,12 +188,19 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   let player: Player | undefined;
   let decoder: AudioDecoder | undefined;
   let sink: AudioSink | undefined;
+  let outputOpen = false;
+  let frozen = false;
   let timer: NodeJS.Timeout | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let stats: RtpStreamStats | undefined;
   let lock: Lock | undefined;
-  const others = new Map<string, { sender: string; ssrc: number; packets: number; warned: boolean }>();
-  const dropped = { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0 };
+  const others = new Map<string, { sender: string; ssrc: number; packets: number }>();
+  const filteredFrom = new Map<string, number>();
+  const dropped = { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0, untracked: 0 };
+  let beforeOutput = 0;
+  const flood = { active: false, episodes: 0, seconds: 0, peakPerSec: 0, refusedEstimate: 0 };
+  let floodSince = 0n;
+  let floodRate = 0;
   let stopping = false;
   let resolveDone!: () => void;
   let rejectDone!: (e: Error) => void;
@@ -175,51 +219,147 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     player: player?.stats() ?? emptyPlayerStats(),
     stream: stats?.snapshot(),
     sender: lock ? `${lock.address}:${lock.port}` : undefined,
-    others: [...others.values()].map(({ sender, ssrc, packets }) => ({ sender, ssrc, packets })),
+    others: [...others.values()].map((o) => ({ ...o })),
     dropped: { ...dropped },
     ...(srtp ? { srtp: { ...srtp.stats } } : {}),
+    filteredFrom: Object.fromEntries(filteredFrom),
+    beforeOutput,
+    flood: {
+      ...flood,
+      seconds: flood.seconds + (flood.active ? Number(clock() - floodSince) / 1e9 : 0),
+      refusedEstimate: Math.round(flood.refusedEstimate + (flood.active ? (floodRate * Number(clock() - floodSince)) / 1e9 : 0)),
+    },
   });
+
+  const makePlayer = (s: ReceiveSpec) => {
+    decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
+    player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
+    stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+  };
 
   const start = async (s: ReceiveSpec) => {
     spec = s;
-    if (!player) {
-      decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
-      player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
-      stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
-    }
+    if (!player) makePlayer(s);
     sink = await makeSink({ rate: s.clockRate, channels: s.channels });
     sink.onError((e) => rejectDone(e));
-    await sink.open({ rate: s.clockRate, channels: s.channels });
-    const p = player;
+    const p = player!;
+    const silence = (frames: number) => new Float32Array(frames * s.channels);
     if (sink.clock === 'device' && sink.onPull) {
-      sink.onPull((frames) => p.read(frames));
-    } else {
-      // nothing pulls: write 10 ms blocks at real-time pace by the monotonic clock
+      // after stop, the device may still pull while it closes: silence, the player stays as it was
+      sink.onPull((frames) => (frozen ? silence(frames) : p.read(frames, clock())));
+    }
+    await sink.open({ rate: s.clockRate, channels: s.channels });
+    if (stopping) return;
+    outputOpen = true;
+    if (!(sink.clock === 'device' && sink.onPull)) {
+      // nothing pulls: write 10 ms blocks at real-time pace by the monotonic clock (5 ms blocks
+      // were tried: more CPU, and no lower latency, the margin for a sender's hiccups shrank with
+      // the block and underruns grew it back). Each block is
+      // written when its time has come (a timer set for exactly then, 1 ms granularity), from
+      // setImmediate: after the event loop has taken in the packets that arrived meanwhile (a
+      // late timer runs before them, and would find the buffer short of what had arrived)
       const st = clock();
       let written = 0;
       const block = Math.round(s.clockRate / 100);
-      timer = setInterval(() => {
-        const due = Math.floor((Number(clock() - st) / 1e9) * s.clockRate);
+      const rateNs = 1e9 / s.clockRate;
+      const writeDue = () => {
+        if (frozen) return;
+        const now = clock();
+        const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
         while (written + block <= due) {
-          sink!.write!(p.read(block));
+          sink!.write!(p.read(block, now));
           written += block;
         }
-      }, 5);
+        const nextNs = st + BigInt(Math.round((written + block) * rateNs));
+        timer = setTimeout(() => setImmediate(writeDue), Math.max(0, Math.ceil(Number(nextNs - clock()) / 1e6)));
+      };
+      writeDue();
     }
     hooks.onStart?.({ spec: s, bound, sink: sink.label });
     statusTimer = setInterval(() => hooks.onStatus?.(status()), 1000);
   };
 
-  if (!('pending' in spec)) await start(spec);
-
-  sock.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    const now = clock();
-    if (spec && 'pending' in spec === false && (spec as ReceiveSpec).sourceFilter && rinfo.address !== (spec as ReceiveSpec).sourceFilter) {
-      dropped.filtered++;
+  // --- flood protection -------------------------------------------------------------------------
+  let unwanted = 0;
+  let windowStart = clock();
+  let recheck: NodeJS.Timeout | undefined;
+  const connectTo = (l: Lock) => {
+    try {
+      sock.connect(l.port, l.raw, (err?: Error) => {
+        if (err) hooks.onWarning?.(`flood protection failed (${err.message}): still listening to everyone`);
+      });
+    } catch (e) {
+      hooks.onWarning?.(`flood protection failed (${(e as Error).message}): still listening to everyone`);
+      return false;
+    }
+    return true;
+  };
+  const disconnect = () => {
+    try {
+      sock.disconnect();
+    } catch {
+      /* not connected */
+    }
+  };
+  const endFlood = () => {
+    if (!flood.active) return;
+    flood.active = false;
+    const sec = Number(clock() - floodSince) / 1e9;
+    flood.seconds += sec;
+    flood.refusedEstimate += Math.round(floodRate * sec);
+    if (recheck) clearTimeout(recheck);
+    recheck = undefined;
+    disconnect();
+  };
+  /** counts an unwanted datagram; engages the protection when there are too many */
+  const unwantedOne = (now: bigint) => {
+    // windows of 100 ms, each starting at its first unwanted datagram
+    const el = now - windowStart;
+    if (unwanted === 0 || el >= 100_000_000n) {
+      if (unwanted > 1 && el > 0n) flood.peakPerSec = Math.max(flood.peakPerSec, Math.round((unwanted * 1e9) / Number(el)));
+      unwanted = 1;
+      windowStart = now;
       return;
     }
-    if (r.source && rinfo.address !== r.source) {
+    unwanted++;
+    if (unwanted * 10 > FLOOD_PER_SEC && lock && !flood.active) engage(now, Math.round((unwanted * 1e9) / Math.max(1e6, Number(el))));
+  };
+  const engage = (now: bigint, rate: number) => {
+    if (!lock || !connectTo(lock)) return;
+    if (rate > flood.peakPerSec) flood.peakPerSec = rate;
+    flood.active = true;
+    flood.episodes++;
+    floodSince = now;
+    floodRate = rate;
+    if (flood.episodes === 1) hooks.onWarning?.(`a flood of about ${rate} datagrams/s from other senders: listening to ${lock.address}:${lock.port} only while it lasts (the rest is refused by the system, uncounted; checked again every ${FLOOD_RECHECK_MS / 1000} s)`);
+    recheck = setTimeout(() => {
+      // open up again: if the flood goes on, the next 100 ms engage the protection again
+      endFlood();
+      unwanted = 0;
+      windowStart = clock();
+    }, FLOOD_RECHECK_MS);
+  };
+
+  // --- packets ----------------------------------------------------------------------------------
+  const wanted = (): string | undefined => ('pending' in spec ? r.source : spec.sourceFilter ?? r.source);
+  const source = (): string | undefined => {
+    const w = wanted();
+    return w === undefined ? undefined : plainAddress(w);
+  };
+  let filteredWarned = 0;
+  const onMessage = (msg: Buffer, rinfo: RemoteInfo) => {
+    const now = clock();
+    const from = plainAddress(rinfo.address);
+    const want = source();
+    if (want !== undefined && from !== want) {
       dropped.filtered++;
+      const n = filteredFrom.get(from);
+      if (n !== undefined || filteredFrom.size < MAX_TRACKED) filteredFrom.set(from, (n ?? 0) + 1);
+      if (n === undefined && filteredWarned < MAX_TRACKED) {
+        filteredWarned++;
+        hooks.onWarning?.(`packets from ${from}:${rinfo.port}, not the chosen sender ${want}: dropped and counted, never played${filteredWarned === MAX_TRACKED ? ` (no more warnings for other addresses)` : ''}`);
+      }
+      unwantedOne(now);
       return;
     }
     if (srtp) {
@@ -232,6 +372,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     if (!parsed.ok) {
       if (parsed.error === 'rtcp') dropped.rtcp++;
       else dropped.malformed++;
+      unwantedOne(now);
       return;
     }
     const pkt = parsed.packet;
@@ -245,42 +386,68 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
         return;
       }
       spec = s;
-      decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
-      player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
-      stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+      makePlayer(s);
       void start(s).catch(rejectDone);
     }
     if (!player || !stats) return;
     if (pkt.payloadType !== spec.payloadType) {
       dropped.wrongPt++;
-      if (dropped.wrongPt === 1) hooks.onWarning?.(`packets with payload type ${pkt.payloadType} from ${rinfo.address}:${rinfo.port}; the stream is payload type ${spec.payloadType}: ignored (is the SDP the sender's?)`);
+      if (dropped.wrongPt === 1) hooks.onWarning?.(`packets with payload type ${pkt.payloadType} from ${from}:${rinfo.port}; the stream is payload type ${spec.payloadType}: ignored (is the SDP the sender's?)`);
+      unwantedOne(now);
       return;
     }
-    const key = `${rinfo.address}:${rinfo.port}/${pkt.ssrc}`;
-    if (!lock) lock = { address: rinfo.address, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
-    if (pkt.ssrc !== lock.ssrc || rinfo.address !== lock.address) {
-      // the sender restarted (same address, new SSRC, the old one silent or said BYE), or another sender
-      const quiet = now - lock.lastNs > 250_000_000n || lock.bye;
-      if (quiet && (rinfo.address === lock.address || lock.bye || !r.source)) {
-        hooks.onWarning?.(`the sender changed (SSRC ${hex(lock.ssrc)} -> ${hex(pkt.ssrc)}${rinfo.address !== lock.address ? ` from ${rinfo.address}` : ''}): following it`);
-        lock = { address: rinfo.address, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+    if (!lock) lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+    if (pkt.ssrc !== lock.ssrc || from !== lock.address || rinfo.port !== lock.port) {
+      // the sender restarted (same address, new SSRC or port, the old one silent for 250 ms or
+      // said BYE), or it is gone (silent for 2 s, or BYE) and another one is followed (unless
+      // --source chose); else another sender, never played
+      const silent = now - lock.lastNs;
+      const restarted = from === lock.address && (silent > 250_000_000n || lock.bye);
+      const gone = !r.source && (silent > 2_000_000_000n || lock.bye);
+      if (restarted || gone) {
+        hooks.onWarning?.(`the sender changed (${lock.address}:${lock.port} SSRC ${hex(lock.ssrc)} -> ${from}:${rinfo.port} SSRC ${hex(pkt.ssrc)}): following it`);
+        lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+        endFlood();
         player.resync();
         stats = new RtpStreamStats(spec.clockRate, { codec: spec.codec });
       } else {
-        const o = others.get(key) ?? { sender: `${rinfo.address}:${rinfo.port}`, ssrc: pkt.ssrc, packets: 0, warned: false };
-        o.packets++;
-        if (!o.warned) {
-          o.warned = true;
-          hooks.onWarning?.(`another sender, ${o.sender} (SSRC ${hex(pkt.ssrc)}), is sending to this port: not played (playing ${lock.address}:${lock.port}); choose one with --source ADDRESS`);
+        const key = `${from}:${rinfo.port}/${pkt.ssrc}`;
+        const o = others.get(key);
+        if (o) o.packets++;
+        else if (others.size < MAX_TRACKED) {
+          others.set(key, { sender: `${from}:${rinfo.port}`, ssrc: pkt.ssrc, packets: 1 });
+          hooks.onWarning?.(`another sender, ${from}:${rinfo.port} (SSRC ${hex(pkt.ssrc)}), is sending to this port: not played (playing ${lock.address}:${lock.port} SSRC ${hex(lock.ssrc)}); choose one with --source ADDRESS`);
+        } else {
+          if (dropped.untracked === 0) hooks.onWarning?.(`more than ${MAX_TRACKED} other senders on this port: the rest are counted together (dropped.untracked)`);
+          dropped.untracked++;
         }
-        others.set(key, o);
+        unwantedOne(now);
         return;
       }
     }
     lock.lastNs = now;
+    if (!outputOpen) beforeOutput++;
     stats.update({ arrivalNs: now, sequence: pkt.sequence, timestamp: pkt.timestamp, ssrc: pkt.ssrc, payloadType: pkt.payloadType, marker: pkt.marker, payloadBytes: pkt.payload.length });
     if (player.push(pkt.timestamp, pkt.payload, now) === 'malformed') dropped.malformed++;
-  });
+  };
+  // listening from the moment the socket is bound: nothing that arrives while the output opens is lost
+  sock.on('message', onMessage);
+  // the sender being played went quiet while the socket is connected to it: open up (it may
+  // have restarted on another port, which the connected socket would never see)
+  const quietCheck = setInterval(() => {
+    if (flood.active && lock && clock() - lock.lastNs > 250_000_000n) endFlood();
+  }, 100);
+
+  if (!('pending' in spec)) {
+    makePlayer(spec);
+    await start(spec).catch((e) => {
+      clearInterval(quietCheck);
+      sock.close();
+      rtcpSock?.close();
+      decoder?.close();
+      throw e;
+    });
+  }
 
   rtcpSock?.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     if (srtp) {
@@ -300,19 +467,26 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   const onAbort = () => stop();
   signal?.addEventListener('abort', onAbort);
   const durationTimer = r.durationSec !== undefined ? setTimeout(stop, r.durationSec * 1000) : undefined;
+  let final: PlayStatus | undefined;
   try {
     await done;
   } finally {
+    // the figures as they were when playback stopped: the device may go on pulling while it
+    // closes, and that would drain the buffer the stop line reports
+    final = status();
+    frozen = true;
     signal?.removeEventListener('abort', onAbort);
     if (durationTimer) clearTimeout(durationTimer);
-    if (timer) clearInterval(timer);
+    if (timer) clearTimeout(timer);
     if (statusTimer) clearInterval(statusTimer);
+    if (recheck) clearTimeout(recheck);
+    clearInterval(quietCheck);
     sock.close();
     rtcpSock?.close();
     await sink?.close();
     decoder?.close();
   }
-  return status();
+  return final;
 }
 
 function hex(n: number): string {
@@ -320,7 +494,7 @@ function hex(n: number): string {
 }
 
 function emptyPlayerStats(): PlayerStats {
-  return { state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, resyncs: 0, undecodable: 0 };
+  return { state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, resyncs: 0, undecodable: 0 };
 }
 
 async function bindRtp(port: number, s: { family: 4 | 6; multicast: boolean; address?: string; sourceFilter?: string }, hooks: PlayHooks): Promise<{ sock: Socket; bound: string }> {

@@ -308,14 +308,17 @@ test('PortAudio outputs: devices with output channels, the default host API defa
   ]);
 });
 
-test('--out: files and stdout need no device list; the default prefers PortAudio, then the sound server, else says what exists', () => {
+test('--out: files and stdout need no device list; the default is the sound server on Linux (then PortAudio), PortAudio on Windows and macOS, else says what exists', () => {
   assert.deepEqual(chooseSink('-', undefined), { kind: 'stdout' });
   assert.deepEqual(chooseSink('out/take 1.WAV', undefined), { kind: 'wav', path: 'out/take 1.WAV' });
   assert.equal(specNeedsDevices('x.wav'), false);
   assert.equal(specNeedsDevices('-'), false);
   assert.equal(specNeedsDevices(undefined), true);
   assert.equal(specNeedsDevices('device:pulse'), true);
-  assert.deepEqual(chooseSink(undefined, outputs()), { kind: 'portaudio', deviceId: 1, label: 'default (PortAudio ALSA)' });
+  assert.deepEqual(chooseSink(undefined, outputs(), 'win32'), { kind: 'portaudio', deviceId: 1, label: 'default (PortAudio ALSA)' });
+  assert.deepEqual(chooseSink(undefined, outputs(), 'darwin'), { kind: 'portaudio', deviceId: 1, label: 'default (PortAudio ALSA)' });
+  assert.equal(chooseSink(undefined, outputs(), 'linux').kind, 'pulse', 'Linux: the sound server first (PortAudio through ALSA "pulse" adds latency)');
+  assert.deepEqual(chooseSink(undefined, outputs({ server: false }), 'linux'), { kind: 'portaudio', deviceId: 1, label: 'default (PortAudio ALSA)' });
   const noPa = chooseSink(undefined, outputs({ pa: false }));
   assert.equal(noPa.kind, 'pulse');
   assert.equal((noPa as { device?: string }).device, undefined, 'the server default sink (it follows the user changing it)');
@@ -350,7 +353,7 @@ test('createSink builds the chosen sink, unopened, and lists devices only when i
   assert.ok((await createSink('-', F, { list, rawFormat: 'f32le' })) instanceof RawStdoutSink);
   assert.ok((await createSink('a.wav', F, { list })) instanceof WavFileSink);
   assert.equal(listed, 0);
-  assert.ok((await createSink(undefined, F, { list })) instanceof PortAudioSink);
+  assert.ok((await createSink(undefined, F, { list })) instanceof (process.platform === 'linux' ? PulseSink : PortAudioSink), 'the platform default (chooseSink)');
   assert.ok((await createSink('pulse', F, { list })) instanceof PulseSink);
   assert.ok((await createSink('device:wh-1000', F, { list })) instanceof PulseSink);
   assert.ok((await createSink(undefined, F, { list: async () => ({ ...outputs({ pa: false }), backends: [{ backend: 'pipewire', available: true, detail: 'PipeWire, played with pw-play' }] }) })) instanceof PwPlaySink);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate } from '../support/player-sim';
+import { START_MS } from '../../src/player/player';
 import { analyzeTone, findGaps, phaseBreaks, dominantFrequency } from '../../src/audio/analysis';
 import { mixToMono } from '../../src/audio/wav';
 
@@ -20,7 +21,8 @@ test('clean network, L16: the tone comes out whole: no gap, no phase break, noth
   assert.equal(a.phaseBreaks, 0);
   assert.equal(a.concealedPct, 0);
   assert.ok(r.stats.targetMs < 30, `target ${r.stats.targetMs} ms on a clean network`);
-  assert.ok(Math.abs(a.activeSeconds - 5) < 0.06, `${a.activeSeconds} s of 5 (minus the latency)`);
+  // playout starts once START_MS of the stream is here, at the target: that much is not played
+  assert.ok(Math.abs(a.activeSeconds - (5 - START_MS / 1000)) < 0.06, `${a.activeSeconds} s of 5 (minus the start and the latency)`);
 });
 
 test('clean network, Opus: whole, and the latency target stays low', () => {
@@ -29,7 +31,7 @@ test('clean network, Opus: whole, and the latency target stays low', () => {
   assert.ok(Math.abs(a.frequencyHz - 1030) < 1030 * 0.001);
   assert.equal(a.longestGapMs, 0);
   assert.equal(a.phaseBreaks, 0, 'no discontinuity');
-  assert.ok(r.stats.targetMs <= 35, `target ${r.stats.targetMs}: one 20 ms packet + one 10 ms output block + 2 ms`);
+  assert.ok(r.stats.targetMs <= 25, `target ${r.stats.targetMs}: one 10 ms output block + half a 20 ms packet + 2 ms`);
 });
 
 test('Opus with 30 ms jitter, 3% loss, 1% reordering: no gap over 40 ms, concealed under 3%, pitch within 0.5%', () => {
@@ -99,4 +101,96 @@ test('a fixed --latency is held', () => {
   const buf = r.snapshots.filter((x) => x.t > 5).map((x) => x.s.bufferedMs);
   assert.ok(Math.max(...buf) < 90 && Math.min(...buf) > 70, `latency ${Math.min(...buf)}..${Math.max(...buf)} ms for an 80 ms target`);
   void phaseBreaks;
+});
+
+// ---------------------------------------------------------------------------------------------
+// The drift servo (SERVO in src/player/player.ts), with the simulation's injected clocks.
+
+test('clean loopback, no drift: once settled the correction stays within +-3 ppm, never more than 100 ppm', () => {
+  // 1 ms of arrival jitter, as on a real loopback. Why 3 ppm: with no drift the level only moves
+  // by measurement noise (the arrival jitter, averaged over half a second and filtered over 2 s)
+  // and by small steps of the target (the spread estimate), which the 0.5 ms dead band absorbs:
+  // the correction is 0 except where the filtered error brushes the edge of the band (100 ppm
+  // per ms x a few hundredths of a ms). 3 ppm is 0.005 cents; 1 ppm of a 48 kHz clock is what a
+  // sound card's crystal drifts with temperature. Why 100 ppm at most (0.17 cents, inaudible), in
+  // the first seconds: playout starts at the target computed from the first packets' spread,
+  // and the target then rises by the spread of the next ones (about 1 ms here).
+  for (const codec of ['opus', 'l16'] as const) {
+    const r = simulate({ codec, seconds: 120, jitterMs: 1, seed: 11, statsEverySec: 1 });
+    const all = r.snapshots.map((x) => x.s.correctionPpm);
+    const settled = r.snapshots.filter((x) => x.t >= 40).map((x) => x.s.correctionPpm);
+    const line = `${codec}: correction ${Math.min(...all)}..${Math.max(...all)} ppm over the run, ${Math.min(...settled)}..${Math.max(...settled)} after 40 s; target ${r.stats.targetMs.toFixed(1)} ms, level ${r.stats.bufferedMs.toFixed(1)} ms`;
+    assert.ok(settled.every((p) => Math.abs(p) <= 3), line);
+    assert.ok(all.every((p) => Math.abs(p) <= 100), line);
+    assert.ok(Math.abs(r.stats.driftPpm) <= 3, `${line}; shown drift ${r.stats.driftPpm}`);
+    assert.equal(r.stats.underruns, 0, line);
+  }
+});
+
+for (const ppm of [100, -100]) {
+  test(`a sound card ${ppm > 0 ? '+' : ''}${ppm} ppm off: the correction converges to it without overshoot beyond 8 ppm and holds it within 8 ppm`, () => {
+    const r = simulate({ codec: 'opus', seconds: 180, sinkPpm: ppm, jitterMs: 1, seed: 5, statsEverySec: 1 });
+    // the card runs fast (+): the player must consume more slowly than nominal, i.e. a negative correction
+    const want = -ppm;
+    const c = r.snapshots.map((x) => ({ t: x.t, p: x.s.correctionPpm }));
+    const line = c.filter((_, i) => i % 20 === 0).map((x) => `${x.t.toFixed(0)}s ${x.p}`).join(', ');
+    // never beyond the drift by more than 8 ppm: the loop itself does not overshoot (first order,
+    // overdamped); what rides on the settled value is the noise of 1 ms of arrival jitter (the
+    // typical delay the level is measured against is a median over the last 8 s, recomputed every
+    // 25 packets: a few hundredths of a ms, x 100 ppm/ms: +-6 ppm here). The start-up step (see
+    // the test above) may pull the other way for the first seconds only.
+    const min = c.reduce((m, x) => Math.min(m, Math.sign(want) * x.p), Infinity);
+    const max = c.reduce((m, x) => Math.max(m, Math.sign(want) * x.p), -Infinity);
+    assert.ok(max <= Math.abs(want) + 8, `overshoot to ${max}: ${line}`);
+    assert.ok(c.filter((x) => x.t >= 10).every((x) => Math.sign(want) * x.p >= -8), `wrong way (${min}): ${line}`);
+    // settled: the loop's time constant is 10 s; 6 of them
+    assert.ok(c.filter((x) => x.t >= 60).every((x) => Math.abs(x.p - want) <= 8), `not settled within 8 ppm after 60 s: ${line}`);
+    assert.equal(r.stats.underruns, 0, line);
+    // the level holds a constant offset (dead band + drift / 100 ppm per ms = 1.5 ms)
+    const off = r.stats.bufferedMs - r.stats.targetMs;
+    assert.ok(Math.abs(Math.abs(off) - 1.5) < 0.5 && Math.sign(off) === Math.sign(-ppm), `level offset ${off.toFixed(2)} ms`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up at the minimum target
+
+test('start-up at the lowest target: no underrun and nothing concealed in the first seconds of a clean stream, whatever the phase of the card', () => {
+  for (const codec of ['opus', 'l16'] as const) {
+    for (let i = 0; i < 8; i++) {
+      // the card's first pull falls anywhere inside a packet and a block; 1 ms of arrival jitter
+      const r = simulate({ codec, seconds: 4, jitterMs: 1, seed: 100 + i, cardStartSec: i * 0.0031 });
+      const what = `${codec}, card starting ${(i * 3.1).toFixed(1)} ms after the first packet: target ${r.stats.targetMs.toFixed(1)} ms, underruns ${r.stats.underruns}, concealed ${JSON.stringify(r.stats.concealedMs)}, skipped ${r.stats.skippedMs.toFixed(1)} ms`;
+      assert.equal(r.stats.underruns, 0, what);
+      assert.equal(r.stats.concealedMs.plc + r.stats.concealedMs.fade + r.stats.concealedMs.fec, 0, what);
+      // started at the target, not above it: the level is within the dead band by the first servo update
+      assert.ok(r.stats.targetMs < (codec === 'opus' ? 26 : 18), what);
+    }
+  }
+});
+
+test('audio that piled up before the output opened is skipped and counted, and playout starts at the target', () => {
+  // the card starts 400 ms late (the output took that long to open): 20 packets are waiting
+  const r = simulate({ codec: 'opus', seconds: 5, cardStartSec: 0.4, statsEverySec: 1 });
+  assert.ok(r.stats.skippedMs > 350 && r.stats.skippedMs < 400, `skipped ${r.stats.skippedMs} ms`);
+  assert.ok(Math.abs(r.snapshots[0].s.bufferedMs - r.stats.targetMs) < 1.5, `level ${r.snapshots[0].s.bufferedMs} ms at 1 s, target ${r.stats.targetMs}`);
+  assert.equal(r.stats.underruns, 0);
+});
+
+test('a burst of early packets (a sender 500 ms ahead) is not excess latency: the level and the correction do not move', () => {
+  const r = simulate({ codec: 'opus', seconds: 12, burst: { atSec: 3, ms: 500 }, statsEverySec: 0.5 });
+  const line = r.snapshots.map((x) => `${x.t}s ${x.s.bufferedMs.toFixed(1)}/${x.s.targetMs.toFixed(1)} ${x.s.correctionPpm}ppm`).join(', ');
+  assert.ok(r.snapshots.every((x) => Math.abs(x.s.correctionPpm) <= 3), line);
+  assert.equal(r.stats.underruns, 0, line);
+  assert.equal(r.stats.catchUps, 0, line);
+});
+
+test('latency piled up by underruns (sender hiccups of 90 then 150 ms): the excess over 100 ms is skipped at once, not drained for minutes', () => {
+  const r = simulate({ codec: 'opus', seconds: 20, late: [{ atSec: 3, ms: 90 }, { atSec: 6, ms: 150 }], statsEverySec: 0.5 });
+  const lv = r.snapshots.map((x) => ({ t: x.t, d: x.s.bufferedMs - x.s.targetMs }));
+  const line = `level - target: ${lv.map((x) => `${x.t}s ${x.d.toFixed(0)}`).join(', ')}; catch-ups ${r.stats.catchUps}, skipped ${r.stats.skippedMs.toFixed(0)} ms, underruns ${r.stats.underruns}`;
+  assert.ok(r.stats.underruns >= 2, line);
+  assert.ok(r.stats.catchUps >= 1, line);
+  // after the catch-up, within the 100 ms bound, and draining
+  assert.ok(lv.filter((x) => x.t >= 10).every((x) => x.d < 100), line);
 });

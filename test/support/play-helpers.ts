@@ -46,7 +46,10 @@ export interface PlayStatusJson {
   stream?: PlayStreamJson;
   sender?: string;
   others: { sender: string; ssrc: number; packets: number }[];
-  dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number };
+  dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number; untracked: number };
+  filteredFrom: Record<string, number>;
+  beforeOutput: number;
+  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number };
 }
 
 /** The `start` event. */

@@ -38,7 +38,13 @@ export interface SimOptions {
   /** sender events: pause (no packets) or restart (new timestamp base) at a time */
   pauseAt?: { atSec: number; forSec: number };
   restartAtSec?: number;
+  /** the sender bursts ahead: the packets of [atSec, atSec + ms) all arrive at atSec */
+  burst?: { atSec: number; ms: number };
+  /** sender hiccups: the packets of [atSec, atSec + ms) all arrive at atSec + ms */
+  late?: { atSec: number; ms: number }[];
   startTs?: number;
+  /** the sound card's first pull comes this long after the sender's first packet left (s; default 0) */
+  cardStartSec?: number;
   /** sample level snapshots every N seconds */
   statsEverySec?: number;
 }
@@ -77,6 +83,8 @@ export function simulate(o: SimOptions): SimResult {
     if (paused) continue;
     if (rnd() * 100 < (o.lossPct ?? 0)) continue;
     let delay = 0.002 + rnd() * ((o.jitterMs ?? 0) / 1000);
+    if (o.burst && t >= o.burst.atSec && t < o.burst.atSec + o.burst.ms / 1000) delay -= t - o.burst.atSec;
+    for (const h of o.late ?? []) if (t >= h.atSec && t < h.atSec + h.ms / 1000) delay += h.atSec + h.ms / 1000 - t;
     if (rnd() * 100 < (o.reorderPct ?? 0)) delay += 2 * ptime;
     packets.push({ arrive: t + delay, ts: thisTs, payload });
     if (rnd() * 100 < (o.duplicatePct ?? 0)) packets.push({ arrive: t + delay + 0.001, ts: thisTs, payload });
@@ -85,18 +93,18 @@ export function simulate(o: SimOptions): SimResult {
   // the sound card pulls 10 ms of its own time; by the sender's clock that is 10 ms * (1 - ppm)
   const block = rate / 100;
   const cardPeriod = 0.01 / (1 + (o.sinkPpm ?? 0) / 1e6);
-  const total = Math.floor(o.seconds / cardPeriod); // the card stops when the sender does
+  const total = Math.floor((o.seconds - (o.cardStartSec ?? 0)) / cardPeriod); // the card stops when the sender does
   const out = new Float32Array(total * block * channels);
   const snapshots: { t: number; s: PlayerStats }[] = [];
   let pi = 0;
   let nextSnap = o.statsEverySec ?? Infinity;
   for (let k = 0; k < total; k++) {
-    const now = k * cardPeriod;
+    const now = (o.cardStartSec ?? 0) + k * cardPeriod;
     while (pi < packets.length && packets[pi].arrive <= now) {
       player.push(packets[pi].ts, packets[pi].payload, BigInt(Math.round(packets[pi].arrive * 1e9)));
       pi++;
     }
-    out.set(player.read(block), k * block * channels);
+    out.set(player.read(block, BigInt(Math.round(now * 1e9))), k * block * channels);
     if (now >= nextSnap) {
       snapshots.push({ t: now, s: player.stats() });
       nextSnap += o.statsEverySec!;

@@ -11,6 +11,8 @@ export const PORTAUDIO_OUTPUT_WORKER = join(__dirname, '..', 'portaudio-output-w
 export interface PortAudioSinkOptions {
   /** frames per device buffer and per IPC request (default rate / 50: 20 ms) */
   framesPerBuffer?: number;
+  /** the same in ms (framesPerBuffer wins) */
+  framesPerBufferMs?: number;
   /** chunks kept on their way to the device beyond its own queue (default 2; see the worker) */
   prefetch?: number;
   env?: NodeJS.ProcessEnv;
@@ -71,7 +73,7 @@ export class PortAudioSink implements AudioSink {
 
   async open(format: PcmFormat): Promise<void> {
     this.format = format;
-    const fpb = this.o.framesPerBuffer ?? Math.max(64, Math.round(format.rate / 50));
+    const fpb = this.o.framesPerBuffer ?? Math.max(64, Math.round(this.o.framesPerBufferMs !== undefined ? (format.rate * this.o.framesPerBufferMs) / 1000 : format.rate / 50));
     const args = [this.o.worker ?? PORTAUDIO_OUTPUT_WORKER, 'play', String(this.deviceId), String(format.rate), String(format.channels), String(fpb), String(this.o.prefetch ?? 2)];
     const child = spawn(process.execPath, args, { env: this.o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: DETACH });
     this.child = child;
@@ -173,13 +175,18 @@ export class PortAudioSink implements AudioSink {
     this.errorFn?.(e);
   }
 
-  /** The worker plays what the device already holds (tens of ms) and exits; killed after 1.5 s. */
+  /**
+   * The worker plays what the device already holds (tens of ms) and exits; killed after 1.5 s.
+   * It is told by closing its PCM pipe (portable: on Windows a "SIGTERM" is TerminateProcess,
+   * which would cut what the device holds), and on POSIX by SIGTERM as well.
+   */
   async close(): Promise<void> {
     this.closing = true;
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
+    this.pcm?.end();
+    if (process.platform !== 'win32') c.kill('SIGTERM');
     const t = setTimeout(() => c.kill('SIGKILL'), 1500);
     await exited;
     clearTimeout(t);
