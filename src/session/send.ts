@@ -190,10 +190,9 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       destinations: dests.map(formatDestination),
       sdps,
       ...(srtpKey ? { srtp: true } : {}),
-    });
-    if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
       announce: announcer?.describe(),
     });
+    if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
     announcer?.start();
     const onAbort = () => void sender.stop('stopped');
     signal?.addEventListener('abort', onAbort);
