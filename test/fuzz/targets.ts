@@ -148,7 +148,7 @@ function sdpSeeds(): string[] {
 function sapSeeds(sdps: string[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const [k, s] of sdps.entries()) {
-    const b = buildSap({ msgIdHash: k * 7919, origin: `192.168.1.${k}`, sdp: s, deletion: k % 5 === 0 });
+    const b = buildSap({ msgIdHash: 1 + ((k * 7919) % 65535), origin: `192.168.1.${k}`, sdp: s, deletion: k % 5 === 0 });
     out.push(b);
     if (k % 3 === 0) out.push(Buffer.concat([b.subarray(0, 8), Buffer.from(s, 'latin1')])); // no payload type: SDP straight after the header
   }

@@ -145,7 +145,9 @@ test('2. the sender killed (SIGKILL, no BYE) and restarted mid-stream: play foll
     t.diagnostic(`A (630 Hz) ${aWindows * 10} ms, ends at ${(lastA / 100).toFixed(2)} s; B (1030 Hz) ${bWindows * 10} ms from ${(firstB / 100).toFixed(2)} s; resyncs ${stop.player.resyncs}`);
     assert.ok(aWindows >= 190, `only ${aWindows * 10} ms of sender A`);
     assert.ok(firstB > lastA, 'sender A audio after sender B began (old audio played late)');
-    assert.ok(Math.abs(bWindows - 300) <= 10, `${bWindows * 10} ms of sender B, 3000 ms sent`);
+    // The issue allows 200 ms to resume after a restart: up to 200 ms of B's start may be spent
+    // re-locking and refilling the buffer; nothing beyond 3000 ms (+ one 10 ms window) may appear.
+    assert.ok(bWindows >= 280 && bWindows <= 310, `${bWindows * 10} ms of sender B, 3000 ms sent (at most 200 ms may go to the resync)`);
     const bPart = mono.subarray(firstB * (pcm.rate / 100));
     assert.ok(findGaps(bPart, pcm.rate).longestMs <= 30, 'gap inside the restarted stream');
     await assertNothingLeft({ ports: [p, p + 1], groups: [play.pid, a.pid, b.pid], dir });

@@ -72,7 +72,7 @@ test('SDP with SRTP: RTP/SAVP and the a=crypto line; read back by parseSdpStream
   const text = buildSdp(d, uni, { originAddress: '192.168.1.10', sessionId: 1, tool: 'rtpcast', crypto: cryptoAttributeValue(KEY) });
   assert.equal(
     text,
-    'v=0\r\no=- 1 1 IN IP4 192.168.1.10\r\ns=rtpcast\r\nc=IN IP4 192.168.1.20\r\nt=0 0\r\n' +
+    'v=0\r\no=- 1 1 IN IP4 192.168.1.10\r\ns=rtpcast\r\nc=IN IP4 192.168.1.20\r\nt=0 0\r\na=tool:rtpcast\r\n' +
       'm=audio 5004 RTP/SAVP 96\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1; sprop-stereo=1; useinbandfec=1\r\n' +
       `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${B64}\r\n` + 'a=ptime:20\r\na=recvonly\r\n',
   );
