@@ -35,6 +35,8 @@ const INSTALL: Record<string, string> = {
   ss: 'sudo apt-get install iproute2',
   ip: 'sudo apt-get install iproute2',
   runuser: 'sudo apt-get install util-linux',
+  zbarimg: 'sudo apt-get install zbar-tools',
+  chromium: 'sudo apt-get install chromium',
 };
 
 /** PATH lookup; throws "NAME not found: <how to install>" (tests fail, never skip). */
