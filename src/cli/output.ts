@@ -43,6 +43,12 @@ export function renderStart(info: SendStartInfo): string {
     lines.push('  SDP       (not written: add --sdp stream.sdp; VLC, ffmpeg and PulseAudio need it for anything but PT 10/11)');
   }
   if (info.announce) lines.push(`  announce  SAP to ${info.announce.targets.join(', ')} every ~${Math.round(info.announce.intervalSec)} s (listeners: rtpcast list; rtpcast play --sap "${info.description.name}")`);
+  if (info.web) {
+    lines.push(`  web       ${info.web.urls[0]}`);
+    for (const u of info.web.urls.slice(1)) lines.push(`            ${u}`);
+    lines.push(`            browsers: open it (or scan the code below) and press Play; up to ${info.web.maxListeners} at once`);
+    if (info.web.host === '127.0.0.1' || info.web.host === '::1') lines.push('            (this machine only: for phones on the LAN use --web :8080)');
+  }
   lines.push('  play it with:');
   const shown = info.sdps.slice(0, 3);
   for (const s of shown) {

@@ -5,6 +5,8 @@ import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import { runSend, type SendRequest, type SourceRequest } from '../session/send';
 import { parseSourceSpec } from '../session/capture';
+import { parseWebAddress } from '../web/server';
+import { qrTerminal } from '../web/qr';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
 
@@ -36,6 +38,9 @@ interface SendFlags {
   announce?: boolean;
   announceGroup?: string[];
   announceTtl?: number;
+  web?: string | true;
+  webToken?: string;
+  webMax?: number;
   duration?: number;
   quiet?: boolean;
   json?: boolean;
@@ -59,6 +64,9 @@ Examples:
       e.g. from another terminal: scp stream.sdp 192.168.1.20:   then there: rtpcast play stream.sdp
   rtpcast send --dest 192.168.1.20 --dest 192.168.1.21 --sdp stream.sdp
       two listeners: one SDP per listener (stream-192.168.1.20-5004.sdp, ...)
+  rtpcast send --source system --web :8080
+      browsers listen too: phones on the LAN scan the QR code (or open the printed URL) and press Play;
+      WebRTC, about 0.1 s behind, any number of listeners for one encoding (docs/WEB.md)
   rtpcast send --codec l16 --dest 239.255.12.34:5004 --announce --name "Living room"
       every listener on the LAN finds it without a file: VLC (Playlist: Local Network > Network streams (SAP)),
       PulseAudio (pactl load-module module-rtp-recv), PipeWire (module-rtp-sap), rtpcast list
@@ -99,6 +107,9 @@ export function sendCommand(): Command {
     .option('--announce', 'announce the SDP on the LAN with SAP (RFC 2974) every ~5 s, and withdraw it on exit: VLC, PulseAudio, PipeWire and rtpcast list/play --sap find the stream without a file')
     .addOption(new Option('--announce-group <addr[:port]>', 'where to announce (repeat for several; default 224.2.127.254 for VLC and 224.0.0.56 for PulseAudio/PipeWire, port 9875); a listener\'s own address works where multicast does not').argParser(collect))
     .addOption(new Option('--announce-ttl <hops>', 'multicast TTL of the announcements (default: --ttl)').argParser(intArg('--announce-ttl', 0, 255)))
+    .option('--web [host:port]', `also serve a page where browsers listen over WebRTC (Opus; QR code printed here). Alone: this machine only (127.0.0.1:8080); :8080 for every interface (phones on the LAN); or an address of this machine, e.g. 192.168.1.5:8080. The URL carries a secret token: whoever has it can listen`)
+    .option('--web-token <text>', 'with --web: the URL\'s access token (8-64 letters, digits, - or _), so bookmarks survive a restart (default: a new random one each run)')
+    .addOption(new Option('--web-max <n>', 'with --web: most browser listeners at once (default 50)').argParser(intArg('--web-max', 1, 1000)))
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
@@ -132,6 +143,10 @@ export function toSendRequest(f: SendFlags): SendRequest {
   if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   if (f.srtpKey !== undefined && !f.srtp) throw usageError('--srtp-key goes with --srtp', 'add --srtp');
+  if ((f.webToken !== undefined || f.webMax !== undefined) && f.web === undefined) throw usageError('--web-token/--web-max go with --web', 'add --web');
+  if (f.webToken !== undefined && !/^[A-Za-z0-9_-]{8,64}$/.test(f.webToken)) throw usageError('--web-token must be 8 to 64 letters, digits, - or _ (it goes into the URL)', 'e.g. --web-token $(openssl rand -hex 12)');
+  if (f.web !== undefined && f.codec === 'l16') throw usageError('--web sends the stream to browsers over WebRTC, which carries Opus, not L16', 'drop --codec l16 (Opus is the default), or run a second rtpcast send --web for browsers');
+  if (f.web !== undefined && f.srtp) throw usageError('--web with --srtp: anyone who can open the page would hear what SRTP is there to keep private', 'use one or the other (see docs/WEB.md)');
   if (f.srtp && f.announce) throw usageError('--announce would broadcast the SRTP key (it is in the SDP) to the whole LAN', 'drop --announce and copy the SDP over ssh (docs/SECURITY.md)');
   // Announced L16 gets payload type 127 unless static (44.1 kHz) or given: PulseAudio's module-rtp-recv
   // (GStreamer RTP backend, PulseAudio 15+) receives dynamic L16 only as 127, PipeWire's default too.
@@ -146,6 +161,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
     durationSec: f.duration,
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
     announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
+    ...(f.web !== undefined ? { web: { address: parseWebAddress(f.web), token: f.webToken, maxListeners: f.webMax } } : {}),
   };
 }
 
@@ -180,12 +196,14 @@ async function sendAction(f: SendFlags): Promise<number> {
       onStart(info) {
         if (req.sdp === '-') o.out.write(info.sdps.map((s) => s.text).join('\n'));
         say(o, renderStart(info));
+        if (info.web) say(o, qrTerminal(info.web.qr, o.tty));
         event(o, 'start', {
           source: info.source,
           stream: { ...info.description, destinations: info.destinations },
           ssrc: info.ssrc,
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
           announce: info.announce ?? null,
+          web: info.web ? { urls: info.web.urls, maxListeners: info.web.maxListeners } : null,
         });
       },
       onStatus(s) {
@@ -194,6 +212,11 @@ async function sendAction(f: SendFlags): Promise<number> {
           o.err.write(`\r\x1b[2K${renderStatus(s)}`);
           statusShown = true;
         }
+      },
+      onWebListener(kind, l, count) {
+        event(o, 'web', { listener: kind, id: l.id, remote: l.remote, listeners: count });
+        if (!o.json && !o.quiet) o.err.write(`${statusShown ? '\n' : ''}web: listener ${l.id} ${kind === 'join' ? 'joined' : 'left'} (${l.remote}); ${count} listening\n`);
+        statusShown = false;
       },
       onWarning(m) {
         event(o, 'warning', { message: m });

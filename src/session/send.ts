@@ -21,6 +21,9 @@ import { SrtpTransport } from '../transport/srtp';
 import { masterKeyFrom } from '../rtp/srtp';
 import { cryptoAttributeValue, generateSrtpKey, srtpNotice, srtpReceiverCommands } from '../sdp/crypto';
 import { writeFileAtomic } from '../util/atomic-write';
+import { TeeTransport, type PacketSink } from '../transport/tee';
+import { WebServer, type WebAddress, type WebInfo } from '../web/server';
+import type { ListenerInfo } from '../web/send-web';
 import { openCapture, soundServerAvailable, type CaptureRequest, type OpenedCapture } from './capture';
 
 export type SourceRequest =
@@ -47,6 +50,17 @@ export interface SendRequest {
   start?: RtpStartState;
   /** SRTP (AES_CM_128_HMAC_SHA1_80): the 30-octet master key and salt, generated when not given */
   srtp?: { key?: Buffer };
+  /** rtpcast send --web: a page where browsers listen over WebRTC (Opus only; docs/WEB.md) */
+  web?: WebRequest;
+}
+
+export interface WebRequest {
+  address: WebAddress;
+  /** the URL's access token (default: a new random one) */
+  token?: string;
+  maxListeners?: number;
+  /** for tests: the UDP ports ICE may use */
+  icePorts?: [number, number];
 }
 
 export interface SdpOutput {
@@ -71,12 +85,23 @@ export interface SendStartInfo {
   srtp?: boolean;
   /** where the SDP is announced with SAP, and how often */
   announce?: { targets: string[]; intervalSec: number };
+  /** the --web page: its URLs and QR code */
+  web?: WebInfo;
 }
 
 export interface SendHooks {
   onStart?(info: SendStartInfo): void;
   onStatus?(s: SenderStatus): void;
   onWarning?(message: string): void;
+  /** a browser listener of --web connected or left; count = listeners now */
+  onWebListener?(kind: 'join' | 'leave', listener: ListenerInfo, count: number): void;
+}
+
+/** Why --web cannot go with this request, or undefined. */
+export function webConflict(req: Pick<SendRequest, 'srtp'>, description: StreamDescription): RtpcastError | undefined {
+  if (description.codec !== 'opus') return usageError(`--web sends the stream to browsers over WebRTC, which carries Opus, not ${description.codec.toUpperCase()}`, 'drop --codec l16 (Opus is the default), or send L16 to the players and run a second rtpcast send --web for browsers');
+  if (req.srtp) return usageError('--web with --srtp: anyone who can open the page would hear what SRTP is there to keep private', 'use one or the other: --srtp for players that have the key, --web for browsers (each WebRTC connection is encrypted with its own DTLS-SRTP keys; see docs/WEB.md)');
+  return undefined;
 }
 
 /** SDP file names: the one given for a single destination, one per destination otherwise. */
@@ -122,6 +147,10 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     seen.add(k);
   }
   const description = describeStream(req.stream, dests);
+  if (req.web) {
+    const conflict = webConflict(req, description);
+    if (conflict) throw conflict;
+  }
   if (req.durationSec !== undefined && !(req.durationSec > 0)) throw usageError(`--duration ${req.durationSec} must be a positive number of seconds`);
 
   if (req.srtp && !req.sdp && !req.srtp.key) throw usageError('--srtp without --sdp: the generated key would be known to nobody, so nobody could play the stream', 'add --sdp stream.sdp (written readable by you only), or give the key yourself with --srtp-key');
@@ -131,12 +160,31 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   const { source, capture } = await makeSource(req.source, streamFormat, notes);
   let transport: UdpTransport | undefined;
   let announcer: SapAnnouncer | undefined;
+  let web: WebServer | undefined;
   try {
     capture?.onNotice((m) => hooks.onWarning?.(m));
     const sourceFormat = await source.open();
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
     const start = req.start ?? randomStartState();
     const wire: Transport = srtpKey ? new SrtpTransport(transport, masterKeyFrom(srtpKey)) : transport;
+    const sinks: PacketSink[] = [];
+    let webInfo: WebInfo | undefined;
+    if (req.web) {
+      web = new WebServer({
+        address: req.web.address,
+        token: req.web.token,
+        maxListeners: req.web.maxListeners,
+        icePorts: req.web.icePorts,
+        title: description.name,
+        format: `Opus ${description.channels === 2 ? 'stereo' : 'mono'}, ${Math.round((description.bitrate ?? 0) / 1000)} kb/s, ${description.ptimeMs} ms packets`,
+        stereo: description.channels === 2,
+      });
+      web.onListener((kind, l, count) => hooks.onWebListener?.(kind, l, count));
+      webInfo = await web.start();
+      sinks.push(web.listeners);
+    }
+    // browsers get the packets already encoded for the wire: no extra encoding per listener
+    const out: Transport = sinks.length ? new TeeTransport(wire, sinks) : wire;
 
     const sdps: SdpOutput[] = [];
     const paths = req.sdp && req.sdp !== '-' ? sdpPaths(req.sdp, dests) : [];
@@ -169,7 +217,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       source,
       sourceFormat,
       encoder: createEncoder(description),
-      transport: wire,
+      transport: out,
       clock: monotonicClock,
       wall: systemWallClock,
       // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
@@ -191,6 +239,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       sdps,
       ...(srtpKey ? { srtp: true } : {}),
       announce: announcer?.describe(),
+      ...(webInfo ? { web: webInfo } : {}),
     });
     if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
     announcer?.start();
@@ -202,6 +251,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   } finally {
     // Before anything else can fail: listeners drop the stream at once instead of timing out.
     await announcer?.stop();
+    await web?.close();
     await source.close();
     await capture?.cleanup();
     await transport?.close();

@@ -1,0 +1,192 @@
+import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
+import type { PacketSink } from '../transport/tee';
+
+/** How a browser listener's WebRTC connection is set up. */
+export interface WebRtcOptions {
+  /**
+   * The address the page is served on. A specific address also restricts the media (ICE) to
+   * it, so `--web 127.0.0.1:8080` never exposes a UDP port on another interface. Undefined or a
+   * wildcard (0.0.0.0, ::) offers every interface's address, as the page is reachable on all.
+   */
+  host?: string;
+  /** UDP ports ICE may bind (default: the kernel's choice) */
+  icePorts?: [number, number];
+  /** most listeners at once (a listener beyond this is refused with 503) */
+  maxListeners: number;
+  /** a listener that is not connected after this long is dropped (ms) */
+  connectTimeoutMs: number;
+  /** Opus stereo (fmtp stereo=1) */
+  stereo: boolean;
+}
+
+export interface ListenerInfo {
+  id: number;
+  remote: string;
+  state: string;
+}
+
+interface Listener {
+  id: number;
+  remote: string;
+  pc: RTCPeerConnection;
+  transceiver: RTCRtpTransceiver;
+  connected: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export class WebListenerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The browser listeners of `rtpcast send --web`: one werift RTCPeerConnection per listener with one
+ * send-only Opus track. Every RTP packet the sender has already encoded is handed to each connected
+ * listener as is; werift rewrites SSRC, payload type, sequence number and timestamp offset for its
+ * own connection and protects it with that connection's DTLS-SRTP keys. No listener costs an extra
+ * encoding.
+ */
+export class WebListeners implements PacketSink {
+  private readonly listeners = new Map<number, Listener>();
+  private nextId = 1;
+  private closed = false;
+  private events: ((kind: 'join' | 'leave', l: ListenerInfo, count: number) => void) | undefined;
+  /** packets handed to listeners (one per listener per packet) */
+  forwarded = 0;
+  sendErrors = 0;
+
+  constructor(private readonly o: WebRtcOptions) {}
+
+  onListener(fn: (kind: 'join' | 'leave', l: ListenerInfo, count: number) => void): void {
+    this.events = fn;
+  }
+
+  get count(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) if (l.connected) n++;
+    return n;
+  }
+
+  list(): ListenerInfo[] {
+    return [...this.listeners.values()].map((l) => ({ id: l.id, remote: l.remote, state: l.pc.connectionState }));
+  }
+
+  /** Answers a browser's offer (which must ask to receive audio); returns the answer SDP. */
+  async answer(offerSdp: string, remote: string): Promise<string> {
+    if (this.closed) throw new WebListenerError('the sender is stopping', 503);
+    if (this.listeners.size >= this.o.maxListeners) throw new WebListenerError(`this sender already has ${this.o.maxListeners} listeners (the most it takes; rtpcast send --web-max to change)`, 503);
+    if (!/^m=audio /m.test(offerSdp)) throw new WebListenerError('the offer has no audio section', 400);
+    const wildcard = !this.o.host || this.o.host === '0.0.0.0' || this.o.host === '::';
+    const pc = new RTCPeerConnection({
+      iceServers: [], // no STUN/TURN: nothing leaves for the Internet; listeners are on this network
+      iceLite: true, // the browser does the checks; we answer them
+      ...(this.o.icePorts ? { icePortRange: this.o.icePorts } : {}),
+      ...(wildcard ? {} : { iceAdditionalHostAddresses: [this.o.host!], iceInterfaceAddresses: this.o.host!.includes(':') ? { udp6: this.o.host! } : { udp4: this.o.host! } }),
+      iceUseIpv6: wildcard || this.o.host!.includes(':'),
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: `minptime=10;useinbandfec=1${this.o.stereo ? ';stereo=1;sprop-stereo=1' : ''}` })],
+        video: [],
+      },
+      headerExtensions: { audio: [], video: [] },
+    });
+    const id = this.nextId++;
+    const transceiver = pc.addTransceiver('audio', { direction: 'sendonly' });
+    const l: Listener = { id, remote, pc, transceiver, connected: false };
+    this.listeners.set(id, l);
+    l.timer = setTimeout(() => void this.drop(l), this.o.connectTimeoutMs);
+    l.timer.unref();
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !l.connected) {
+        l.connected = true;
+        clearTimeout(l.timer);
+        this.events?.('join', this.info(l), this.count);
+      } else if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+        void this.drop(l);
+      }
+    });
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      // werift matched our transceiver to the offer's m-line, or made its own: make sure it sends
+      const t = pc.getTransceivers().find((x) => x.kind === 'audio');
+      if (!t) throw new WebListenerError('the offer has no audio section werift could use', 400);
+      t.setDirection('sendonly');
+      l.transceiver = t;
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await gatheringComplete(pc);
+      let sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new WebListenerError('no answer was produced', 500);
+      if (!wildcard) sdp = keepCandidatesOn(sdp, this.o.host!);
+      return sdp;
+    } catch (e) {
+      await this.drop(l, true);
+      if (e instanceof WebListenerError) throw e;
+      throw new WebListenerError(`cannot answer this browser's offer: ${(e as Error).message}`, 400);
+    }
+  }
+
+  /** One RTP packet from the sender, to every connected listener. */
+  send(packet: Buffer): void {
+    for (const l of this.listeners.values()) {
+      if (!l.connected) continue;
+      this.forwarded++;
+      // werift parses and rewrites the header per connection, so each gets its own copy
+      l.transceiver.sender.sendRtp(Buffer.from(packet)).catch(() => {
+        this.sendErrors++;
+      });
+    }
+  }
+
+  private info(l: Listener): ListenerInfo {
+    return { id: l.id, remote: l.remote, state: l.pc.connectionState };
+  }
+
+  private async drop(l: Listener, quiet = false): Promise<void> {
+    if (!this.listeners.has(l.id)) return;
+    this.listeners.delete(l.id);
+    clearTimeout(l.timer);
+    const was = l.connected;
+    l.connected = false;
+    try {
+      await l.pc.close();
+    } catch {
+      // already closed
+    }
+    if (was && !quiet) this.events?.('leave', this.info(l), this.count);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.listeners.values()].map((l) => this.drop(l, true)));
+  }
+}
+
+function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const { unSubscribe } = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') {
+        unSubscribe();
+        resolve();
+      }
+    });
+    // werift finishes host-only gathering at once; never hang a request on it
+    setTimeout(resolve, 3000).unref();
+  });
+}
+
+/** Removes the answer's ICE candidates on other addresses than `host` (pure; exported for tests). */
+export function keepCandidatesOn(sdp: string, host: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => {
+      if (!line.startsWith('a=candidate:')) return true;
+      const f = line.split(' ');
+      return f[4] === host;
+    })
+    .join('\r\n');
+}
