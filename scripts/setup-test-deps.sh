@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on Debian/Ubuntu: the real peers the interop tests play
 # against (ffmpeg, VLC, GStreamer, PulseAudio), tools they use (iproute2 for network
-# namespaces, time for CPU accounting), a non-root user for VLC (it refuses to run as root),
+# namespaces, time for CPU accounting, Chromium and zbarimg for the --web page and its QR code), a non-root user for VLC (it refuses to run as root),
 # and the npm dependencies. Idempotent: apt runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ PACKAGES=(
   iproute2 procps time
   nftables iptables tshark
   python3
+  chromium zbar-tools
 )
 need=()
 for p in "${PACKAGES[@]}"; do

@@ -29,18 +29,9 @@ const btn = document.getElementById('play');
 const st = document.getElementById('status');
 const statsEl = document.getElementById('stats');
 const audio = document.getElementById('audio');
-const state = { pc: null, stream: null, connectedAt: 0 };
+const state = { pc: null, stream: null, playAt: 0, connectedAt: 0 };
 window.rtpcast = state;
 function show(text, cls) { st.textContent = text; st.className = cls || ''; }
-function waitGathering(pc) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, 2000);
-    pc.addEventListener('icegatheringstatechange', () => {
-      if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
-    });
-  });
-}
 async function stop() {
   if (state.pc) state.pc.close();
   state.pc = null;
@@ -51,6 +42,8 @@ async function stop() {
 }
 async function start() {
   btn.disabled = true;
+  state.playAt = Date.now();
+  state.connectedAt = 0;
   show('connecting...');
   try {
     const pc = new RTCPeerConnection({ iceServers: [] });
@@ -63,7 +56,7 @@ async function start() {
     };
     pc.onconnectionstatechange = () => {
       const s = pc.connectionState;
-      if (s === 'connected') { state.connectedAt = performance.now(); show('playing', 'good'); }
+      if (s === 'connected') { state.connectedAt = Date.now(); show('playing', 'good'); }
       else if (s === 'failed') show('the connection failed: is this device on the same network as the sender? (see docs/WEB.md)', 'bad');
       else if (s === 'disconnected') show('connection lost; trying to recover...', 'bad');
       else if (s === 'closed') show('stopped');
@@ -72,8 +65,9 @@ async function start() {
     const offer = await pc.createOffer();
     // ask for stereo: browsers decode Opus as mono unless the receiver says stereo=1
     offer.sdp = offer.sdp.replace(/(a=fmtp:\\d+ [^\\r\\n]*useinbandfec=1)/, '$1;stereo=1');
+    // no waiting for ICE candidates: the sender is ICE-lite and learns this browser's address
+    // from its connectivity checks, so the offer goes out at once
     await pc.setLocalDescription(offer);
-    await waitGathering(pc);
     const res = await fetch('connect?k=' + encodeURIComponent(cfg.token), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,4 +1,4 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
+import { RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { PacketSink } from '../transport/tee';
 
 /** How a browser listener's WebRTC connection is set up. */
@@ -60,6 +60,14 @@ export class WebListeners implements PacketSink {
   sendErrors = 0;
 
   constructor(private readonly o: WebRtcOptions) {}
+
+  /**
+   * Makes the DTLS certificate (one ECDSA P-256 key for every connection, as werift shares it)
+   * now rather than in the first listener's request, which would otherwise wait for it.
+   */
+  async prepare(): Promise<void> {
+    await RTCDtlsTransport.SetupCertificate();
+  }
 
   onListener(fn: (kind: 'join' | 'leave', l: ListenerInfo, count: number) => void): void {
     this.events = fn;

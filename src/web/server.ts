@@ -123,6 +123,7 @@ export class WebServer {
   }
 
   async start(): Promise<WebInfo> {
+    await this.listeners.prepare();
     const server = createServer((req, res) => void this.handle(req, res));
     server.headersTimeout = 10_000;
     server.requestTimeout = 15_000;
@@ -188,6 +189,7 @@ export class WebServer {
     try {
       body = await readBody(req, MAX_BODY);
     } catch (e) {
+      res.setHeader('Connection', 'close');
       return this.json(res, 413, { error: (e as Error).message });
     }
     let offer: unknown;
@@ -227,15 +229,19 @@ export class WebServer {
   }
 }
 
+/** The body, up to `max` bytes; beyond that it rejects at once and discards the rest (bounded by the request timeout). */
 function readBody(req: IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return;
       n += c.length;
       if (n > max) {
+        over = true;
+        chunks.length = 0;
         reject(new Error(`the offer is larger than ${max} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
