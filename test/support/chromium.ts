@@ -18,10 +18,13 @@ export const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** Launches Chromium with a fresh profile (playwright makes a new user-data-dir and removes it on close). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches Chromium with a fresh profile (playwright makes a new user-data-dir and removes it on
+ * close). `wrapper`: a script that runs Chromium (e.g. inside a network namespace) with its arguments.
+ */
+export async function launchChromium(wrapper?: string): Promise<Browser> {
   const executablePath = requireProgram('chromium');
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 60_000 });
+  return chromium.launch({ executablePath: wrapper ?? executablePath, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
 /** The page's inbound audio RTP statistics (RTCInboundRtpStreamStats), or undefined before any. */
