@@ -32,7 +32,18 @@ interface Listener {
   transceiver: RTCRtpTransceiver;
   connected: boolean;
   timer?: NodeJS.Timeout;
+  /** when the browser's last ICE check (consent, RFC 7675) arrived */
+  lastCheckAt: number;
 }
+
+/** A listener whose connection is "disconnected" this long (no recovery) is dropped. */
+const DISCONNECTED_GRACE_MS = 10_000;
+/**
+ * As ICE-lite the sender never sends checks, so it cannot see a browser vanish (closed tab, phone
+ * out of range) from its own traffic; but the browser sends a consent check every ~5 s while it
+ * listens (RFC 7675, 30 s timeout). No check for this long: the listener is gone.
+ */
+export const CONSENT_TIMEOUT_MS = 20_000;
 
 export class WebListenerError extends Error {
   constructor(
@@ -54,6 +65,7 @@ export class WebListeners implements PacketSink {
   private readonly listeners = new Map<number, Listener>();
   private nextId = 1;
   private closed = false;
+  private sweeper: NodeJS.Timeout | undefined;
   private events: ((kind: 'join' | 'leave', l: ListenerInfo, count: number) => void) | undefined;
   /** packets handed to listeners (one per listener per packet) */
   forwarded = 0;
@@ -83,13 +95,18 @@ export class WebListeners implements PacketSink {
     return [...this.listeners.values()].map((l) => ({ id: l.id, remote: l.remote, state: l.pc.connectionState }));
   }
 
-  /** Answers a browser's offer (which must ask to receive audio); returns the answer SDP. */
-  async answer(offerSdp: string, remote: string): Promise<string> {
+  /** Answers a browser's offer (which must ask to receive audio); returns the listener's id and the answer SDP. */
+  async answer(offerSdp: string, remote: string): Promise<{ id: number; sdp: string }> {
     if (this.closed) throw new WebListenerError('the sender is stopping', 503);
     if (this.listeners.size >= this.o.maxListeners) throw new WebListenerError(`this sender already has ${this.o.maxListeners} listeners (the most it takes; rtpcast send --web-max to change)`, 503);
     if (!/^m=audio /m.test(offerSdp)) throw new WebListenerError('the offer has no audio section', 400);
     const wildcard = !this.o.host || this.o.host === '0.0.0.0' || this.o.host === '::';
+    const check: { listener?: Listener } = {};
     const pc = new RTCPeerConnection({
+      iceFilterStunResponse: () => {
+        if (check.listener) check.listener.lastCheckAt = Date.now();
+        return true;
+      },
       iceServers: [], // no STUN/TURN: nothing leaves for the Internet; listeners are on this network
       iceLite: true, // the browser does the checks; we answer them
       ...(this.o.icePorts ? { icePortRange: this.o.icePorts } : {}),
@@ -103,16 +120,25 @@ export class WebListeners implements PacketSink {
     });
     const id = this.nextId++;
     const transceiver = pc.addTransceiver('audio', { direction: 'sendonly' });
-    const l: Listener = { id, remote, pc, transceiver, connected: false };
+    const l: Listener = { id, remote, pc, transceiver, connected: false, lastCheckAt: Date.now() };
+    check.listener = l;
+    this.startSweeper();
     this.listeners.set(id, l);
     l.timer = setTimeout(() => void this.drop(l), this.o.connectTimeoutMs);
     l.timer.unref();
     pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected' && !l.connected) {
-        l.connected = true;
+      if (state === 'connected') {
         clearTimeout(l.timer);
-        this.events?.('join', this.info(l), this.count);
-      } else if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+        if (!l.connected) {
+          l.connected = true;
+          this.events?.('join', this.info(l), this.count);
+        }
+      } else if (state === 'disconnected') {
+        // often a Wi-Fi blip that ICE recovers from: give it a while before dropping the listener
+        clearTimeout(l.timer);
+        l.timer = setTimeout(() => void this.drop(l), DISCONNECTED_GRACE_MS);
+        l.timer.unref();
+      } else if (state === 'failed' || state === 'closed') {
         void this.drop(l);
       }
     });
@@ -129,12 +155,31 @@ export class WebListeners implements PacketSink {
       let sdp = pc.localDescription?.sdp;
       if (!sdp) throw new WebListenerError('no answer was produced', 500);
       if (!wildcard) sdp = keepCandidatesOn(sdp, this.o.host!);
-      return sdp;
+      return { id, sdp };
     } catch (e) {
       await this.drop(l, true);
       if (e instanceof WebListenerError) throw e;
       throw new WebListenerError(`cannot answer this browser's offer: ${(e as Error).message}`, 400);
     }
+  }
+
+  /** The browser said it stops (the page's Stop button, or the tab closing). */
+  leave(id: number): boolean {
+    const l = this.listeners.get(id);
+    if (!l) return false;
+    void this.drop(l);
+    return true;
+  }
+
+  /** Drops connected listeners whose browser stopped sending ICE consent checks. */
+  sweep(now = Date.now()): void {
+    for (const l of this.listeners.values()) if (l.connected && now - l.lastCheckAt > CONSENT_TIMEOUT_MS) void this.drop(l);
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweep(), 5000);
+    this.sweeper.unref();
   }
 
   /** One RTP packet from the sender, to every connected listener. */
@@ -169,6 +214,7 @@ export class WebListeners implements PacketSink {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweeper);
     await Promise.all([...this.listeners.values()].map((l) => this.drop(l, true)));
   }
 }

@@ -165,7 +165,7 @@ export class WebServer {
       return this.json(res, 400, { error: 'bad request' });
     }
     if (url.pathname === '/favicon.ico') return this.text(res, 404, 'not found');
-    if (url.pathname !== '/' && url.pathname !== '/connect') return this.text(res, 404, 'not found: open the URL the sender printed (or scan its QR code)');
+    if (url.pathname !== '/' && url.pathname !== '/connect' && url.pathname !== '/leave') return this.text(res, 404, 'not found: open the URL the sender printed (or scan its QR code)');
     if (!this.authorized(url)) {
       this.refused++;
       return this.text(res, 403, 'this page needs the full URL the sender printed, with its ?k=... part (scan the QR code in the sender\'s terminal)');
@@ -182,8 +182,14 @@ export class WebServer {
       res.end(req.method === 'HEAD' ? undefined : html);
       return;
     }
-    // POST /connect {sdp: offer} -> {sdp: answer}
     if (req.method !== 'POST') return this.json(res, 405, { error: 'use POST' });
+    if (url.pathname === '/leave') {
+      // POST /leave?k=TOKEN&id=N (navigator.sendBeacon from the page; its body is ignored)
+      req.resume();
+      const id = Number(url.searchParams.get('id'));
+      return this.json(res, Number.isInteger(id) && this.listeners.leave(id) ? 200 : 404, {});
+    }
+    // POST /connect {sdp: offer} -> {id, type: 'answer', sdp: answer}
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return this.json(res, 415, { error: 'send the offer as application/json: {"sdp": "..."}' });
     let body: string;
     try {
@@ -201,7 +207,7 @@ export class WebServer {
     if (typeof offer !== 'string' || !offer.startsWith('v=0')) return this.json(res, 400, { error: 'expected {"sdp": "<an SDP offer>"}' });
     try {
       const answer = await this.listeners.answer(offer, `${req.socket.remoteAddress ?? '?'}`);
-      this.json(res, 200, { type: 'answer', sdp: answer });
+      this.json(res, 200, { id: answer.id, type: 'answer', sdp: answer.sdp });
     } catch (e) {
       const status = e instanceof WebListenerError ? e.status : 500;
       this.json(res, status, { error: (e as Error).message });

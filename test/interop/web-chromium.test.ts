@@ -119,6 +119,10 @@ test('one browser page plays the tone over WebRTC, the UDP receiver still gets i
   assert.ok(udpPackets > 100, `the --dest receiver got ${udpPackets} packets meanwhile`);
   const joins = jsonEvents(sender.stdout).filter((e) => e.event === 'web' && e.listener === 'join');
   assert.equal(joins.length, 1);
+  // Stop: the page says goodbye (sendBeacon) and the sender drops the listener at once
+  await page.click('#play');
+  const leave = await waitFor('the listener to leave', 10_000, () => jsonEvents(sender.stdout).find((e) => e.event === 'web' && e.listener === 'leave'), () => sender.describe());
+  assert.equal(leave.listeners, 0);
 });
 
 test('ten pages at once all receive', async (t) => {

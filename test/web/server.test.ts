@@ -69,5 +69,7 @@ test('the server refuses requests without the token, bad bodies, and serves the 
   const noAudio = await post(JSON.stringify({ sdp: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n' }));
   assert.equal(noAudio.status, 400);
   assert.match(((await noAudio.json()) as { error: string }).error, /no audio/);
-  assert.equal(ws.refused, 3);
+  assert.equal((await fetch(`${base}/leave?k=secret-token&id=7`, { method: 'POST', body: '' })).status, 404, 'no such listener');
+  assert.equal((await fetch(`${base}/leave?id=1`, { method: 'POST', body: '' })).status, 403);
+  assert.equal(ws.refused, 4);
 });
