@@ -73,3 +73,31 @@ test('the server refuses requests without the token, bad bodies, and serves the 
   assert.equal((await fetch(`${base}/leave?id=1`, { method: 'POST', body: '' })).status, 403);
   assert.equal(ws.refused, 4);
 });
+
+test('an offer to receive audio gets a send-only Opus answer on the bound address; beyond --web-max, 503', async (t) => {
+  const { RTCPeerConnection } = await import('werift');
+  const ws = new WebServer({ address: { host: '127.0.0.1', port: 0 }, token: 'secret-token', title: 'T', format: 'Opus', stereo: true, maxListeners: 1 });
+  const client = new RTCPeerConnection({ iceServers: [] });
+  t.after(async () => {
+    await client.close();
+    await ws.close();
+  });
+  const info = await ws.start();
+  client.addTransceiver('audio', { direction: 'recvonly' });
+  await client.setLocalDescription(await client.createOffer());
+  const post = () => fetch(`http://127.0.0.1:${info.port}/connect?k=secret-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: client.localDescription!.sdp }) });
+  const r = await post();
+  assert.equal(r.status, 200);
+  const body = (await r.json()) as { id: number; type: string; sdp: string };
+  assert.equal(body.type, 'answer');
+  assert.equal(body.id, 1);
+  assert.match(body.sdp, /a=sendonly/);
+  assert.match(body.sdp, /a=rtpmap:\d+ opus\/48000\/2/i);
+  assert.match(body.sdp, /a=ice-lite/);
+  const candidates = body.sdp.split('\r\n').filter((l) => l.startsWith('a=candidate:'));
+  assert.ok(candidates.length >= 1);
+  for (const c of candidates) assert.equal(c.split(' ')[4], '127.0.0.1', c);
+  const second = await post();
+  assert.equal(second.status, 503);
+  assert.match(((await second.json()) as { error: string }).error, /already has 1 listeners.*--web-max/);
+});
