@@ -41,6 +41,7 @@ interface SendFlags {
   web?: string | true;
   webToken?: string;
   webMax?: number;
+  webUdpPorts?: string;
   duration?: number;
   quiet?: boolean;
   json?: boolean;
@@ -109,6 +110,7 @@ export function sendCommand(): Command {
     .addOption(new Option('--announce-ttl <hops>', 'multicast TTL of the announcements (default: --ttl)').argParser(intArg('--announce-ttl', 0, 255)))
     .option('--web [host:port]', `also serve a page where browsers listen over WebRTC (Opus; QR code printed here). Alone: this machine only (127.0.0.1:8080); :8080 for every interface (phones on the LAN); or an address of this machine, e.g. 192.168.1.5:8080. The URL carries a secret token: whoever has it can listen`)
     .option('--web-token <text>', 'with --web: the URL\'s access token (8-64 letters, digits, - or _), so bookmarks survive a restart (default: a new random one each run)')
+    .option('--web-udp-ports <first-last>', 'with --web: the UDP ports the browsers\' audio may use (one per listener), to open in a firewall, e.g. 40000-40049 (default: any free port)')
     .addOption(new Option('--web-max <n>', 'with --web: most browser listeners at once (default 50)').argParser(intArg('--web-max', 1, 1000)))
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
@@ -143,7 +145,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
   if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   if (f.srtpKey !== undefined && !f.srtp) throw usageError('--srtp-key goes with --srtp', 'add --srtp');
-  if ((f.webToken !== undefined || f.webMax !== undefined) && f.web === undefined) throw usageError('--web-token/--web-max go with --web', 'add --web');
+  if ((f.webToken !== undefined || f.webMax !== undefined || f.webUdpPorts !== undefined) && f.web === undefined) throw usageError('--web-token/--web-max/--web-udp-ports go with --web', 'add --web');
   if (f.webToken !== undefined && !/^[A-Za-z0-9_-]{8,64}$/.test(f.webToken)) throw usageError('--web-token must be 8 to 64 letters, digits, - or _ (it goes into the URL)', 'e.g. --web-token $(openssl rand -hex 12)');
   if (f.web !== undefined && f.codec === 'l16') throw usageError('--web sends the stream to browsers over WebRTC, which carries Opus, not L16', 'drop --codec l16 (Opus is the default), or run a second rtpcast send --web for browsers');
   if (f.web !== undefined && f.srtp) throw usageError('--web with --srtp: anyone who can open the page would hear what SRTP is there to keep private', 'use one or the other (see docs/WEB.md)');
@@ -161,8 +163,17 @@ export function toSendRequest(f: SendFlags): SendRequest {
     durationSec: f.duration,
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
     announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
-    ...(f.web !== undefined ? { web: { address: parseWebAddress(f.web), token: f.webToken, maxListeners: f.webMax } } : {}),
+    ...(f.web !== undefined ? { web: { address: parseWebAddress(f.web), token: f.webToken, maxListeners: f.webMax, ...(f.webUdpPorts !== undefined ? { icePorts: portRangeArg(f.webUdpPorts) } : {}) } } : {}),
   };
+}
+
+/** `--web-udp-ports 40000-40049` */
+export function portRangeArg(v: string): [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(v.trim());
+  const a = m ? Number(m[1]) : NaN;
+  const b = m ? Number(m[2]) : NaN;
+  if (!m || a < 1024 || b > 65535 || a > b) throw usageError(`--web-udp-ports ${v}: expected FIRST-LAST, two ports from 1024 to 65535, e.g. 40000-40049`);
+  return [a, b];
 }
 
 function srtpKeyArg(v: string): Buffer {

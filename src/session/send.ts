@@ -59,7 +59,7 @@ export interface WebRequest {
   /** the URL's access token (default: a new random one) */
   token?: string;
   maxListeners?: number;
-  /** for tests: the UDP ports ICE may use */
+  /** the UDP ports the WebRTC media may use (--web-udp-ports; default: any) */
   icePorts?: [number, number];
 }
 

@@ -135,7 +135,7 @@ export class WebServer {
       });
     }).catch((e: NodeJS.ErrnoException) => {
       const where = `${this.o.address.host}:${this.o.address.port}`;
-      if (e.code === 'EADDRINUSE') throw new RtpcastError(`--web: port ${this.o.address.port} is already in use (${where})`, ExitCode.network, `choose another port, e.g. --web ${isWildcard(this.o.address.host) ? '' : this.o.address.host}:${this.o.address.port + 1}; rtpcast diag ports shows who holds it`);
+      if (e.code === 'EADDRINUSE') throw new RtpcastError(`--web: port ${this.o.address.port} is already in use (${where})`, ExitCode.network, `choose another port, e.g. --web ${isWildcard(this.o.address.host) ? '' : this.o.address.host}:${this.o.address.port + 1} (ss -ltnp shows which program holds it)`);
       if (e.code === 'EADDRNOTAVAIL') throw new RtpcastError(`--web: ${this.o.address.host} is not an address of this machine`, ExitCode.network, 'use one of this machine\'s addresses (ip addr), or --web :PORT for every interface');
       if (e.code === 'EACCES') throw new RtpcastError(`--web: not allowed to listen on port ${this.o.address.port}`, ExitCode.network, 'ports below 1024 need root: use a port such as 8080');
       throw new RtpcastError(`--web: cannot listen on ${where}: ${e.message}`, ExitCode.network);

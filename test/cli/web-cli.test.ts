@@ -12,6 +12,8 @@ test('--web flags become the request: alone = this machine only, :PORT = every i
   assert.deepEqual(toSendRequest({ ...base, web: true }).web, { address: { host: '127.0.0.1', port: 8080 }, token: undefined, maxListeners: undefined });
   assert.deepEqual(toSendRequest({ ...base, web: ':8090', webToken: 'abcdefgh', webMax: 3 }).web, { address: { host: '0.0.0.0', port: 8090 }, token: 'abcdefgh', maxListeners: 3 });
   assert.equal(toSendRequest(base).web, undefined);
+  assert.deepEqual(toSendRequest({ ...base, web: true, webUdpPorts: '40000-40049' }).web?.icePorts, [40000, 40049]);
+  for (const bad of ['40000', '40049-40000', '80-90', '40000-70000', 'a-b']) assert.throws(() => toSendRequest({ ...base, web: true, webUdpPorts: bad }), /expected FIRST-LAST/, bad);
 });
 
 test('--web refuses what it cannot do, saying why and what to do', () => {

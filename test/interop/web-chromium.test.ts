@@ -84,7 +84,7 @@ test('one browser page plays the tone over WebRTC, the UDP receiver still gets i
   let udpPackets = 0;
   udp.on('message', () => udpPackets++);
   await new Promise<void>((r) => udp.bind(32100, '127.0.0.1', () => r()));
-  const sender = procs.start([process.execPath, RTPCAST_CLI, 'send', '--tone', String(TONE_HZ), '--tone-level', String(LEVEL_DBFS), '--dest', '127.0.0.1:32100', '--web', '127.0.0.1:32110', '--web-token', TOKEN, '--json']);
+  const sender = procs.start([process.execPath, RTPCAST_CLI, 'send', '--tone', String(TONE_HZ), '--tone-level', String(LEVEL_DBFS), '--dest', '127.0.0.1:32100', '--web', '127.0.0.1:32110', '--web-token', TOKEN, '--web-udp-ports', '32111-32115', '--json']);
   const url = await pageUrl(sender);
   assert.equal(url, `http://127.0.0.1:32110/?k=${TOKEN}`);
   browser = await launchChromium();
@@ -104,6 +104,7 @@ test('one browser page plays the tone over WebRTC, the UDP receiver still gets i
   t.diagnostic(`page: ${JSON.stringify(s)}`);
   assert.equal(s.mimeType, 'audio/opus');
   assert.equal(s.remoteAddress, '127.0.0.1', 'media over loopback only, where the sender was bound');
+  assert.ok(s.remotePort! >= 32111 && s.remotePort! <= 32115, `media port ${s.remotePort} in --web-udp-ports 32111-32115`);
   // samples lag packets by what the jitter buffer holds (up to ~0.3 s while it settles)
   assert.ok(s.totalSamplesReceived >= (s.packetsReceived - 15) * 960, `samples ${s.totalSamplesReceived} for ${s.packetsReceived} packets of 960`);
   // -12 dBFS sine: peak amplitude 0.251; audioLevel is the recent peak in [0, 1]

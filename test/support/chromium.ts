@@ -40,6 +40,7 @@ export interface InboundAudio {
   bytesReceived: number;
   /** the selected candidate pair's remote (the sender's) address */
   remoteAddress?: string;
+  remotePort?: number;
   /** the codec the browser negotiated */
   mimeType?: string;
   channels?: number;
@@ -71,6 +72,7 @@ const INBOUND_AUDIO = `(async () => {
     jitterBufferEmittedCount: inbound.jitterBufferEmittedCount || 0,
     bytesReceived: inbound.bytesReceived || 0,
     remoteAddress: remote ? (remote.address || remote.ip) : undefined,
+    remotePort: remote ? remote.port : undefined,
     mimeType: codec ? codec.mimeType : undefined,
     channels: codec ? codec.channels : undefined,
   };
