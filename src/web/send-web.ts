@@ -85,6 +85,10 @@ export class WebListeners implements PacketSink {
     this.events = fn;
   }
 
+  get maxListeners(): number {
+    return this.o.maxListeners;
+  }
+
   get count(): number {
     let n = 0;
     for (const l of this.listeners.values()) if (l.connected) n++;

@@ -112,7 +112,8 @@ export class WebServer {
     this.listeners = new WebListeners({
       host: o.address.host,
       icePorts: o.icePorts,
-      maxListeners: o.maxListeners ?? DEFAULT_MAX_LISTENERS,
+      // one UDP port per listener: a range of N ports takes N listeners
+      maxListeners: Math.min(o.maxListeners ?? DEFAULT_MAX_LISTENERS, o.icePorts ? o.icePorts[1] - o.icePorts[0] + 1 : Infinity),
       connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
       stereo: o.stereo,
     });
@@ -143,7 +144,7 @@ export class WebServer {
     this.server = server;
     const port = (server.address() as { port: number }).port;
     const urls = pageUrls({ host: this.o.address.host, port }, this.token);
-    this.info = { urls, qr: encodeQr(urls[0]), host: this.o.address.host, port, maxListeners: this.o.maxListeners ?? DEFAULT_MAX_LISTENERS };
+    this.info = { urls, qr: encodeQr(urls[0]), host: this.o.address.host, port, maxListeners: this.listeners.maxListeners };
     return this.info;
   }
 
