@@ -34,6 +34,7 @@ export interface InboundAudio {
   totalSamplesReceived: number;
   audioLevel: number;
   totalAudioEnergy: number;
+  totalSamplesDuration: number;
   concealedSamples: number;
   jitterBufferDelay: number;
   jitterBufferEmittedCount: number;
@@ -67,6 +68,7 @@ const INBOUND_AUDIO = `(async () => {
     totalSamplesReceived: inbound.totalSamplesReceived || 0,
     audioLevel: inbound.audioLevel || 0,
     totalAudioEnergy: inbound.totalAudioEnergy || 0,
+    totalSamplesDuration: inbound.totalSamplesDuration || 0,
     concealedSamples: inbound.concealedSamples || 0,
     jitterBufferDelay: inbound.jitterBufferDelay || 0,
     jitterBufferEmittedCount: inbound.jitterBufferEmittedCount || 0,
