@@ -29,10 +29,10 @@ const btn = document.getElementById('play');
 const st = document.getElementById('status');
 const statsEl = document.getElementById('stats');
 const audio = document.getElementById('audio');
-const state = { pc: null, id: 0, stream: null, playAt: 0, connectedAt: 0 };
+const state = { pc: null, id: 0, secret: '', stream: null, playAt: 0, connectedAt: 0 };
 function bye() {
   // tell the sender at once (it would otherwise notice within ~20 s, when the checks stop)
-  if (state.id) navigator.sendBeacon('leave?k=' + encodeURIComponent(cfg.token) + '&id=' + state.id);
+  if (state.id) navigator.sendBeacon('leave?k=' + encodeURIComponent(cfg.token) + '&id=' + state.id + '&s=' + encodeURIComponent(state.secret));
   state.id = 0;
 }
 addEventListener('pagehide', bye);
@@ -83,6 +83,7 @@ async function start() {
     const body = await res.json().catch(() => ({ error: 'the sender answered ' + res.status }));
     if (!res.ok) throw new Error(body.error || ('the sender answered ' + res.status));
     state.id = body.id;
+    state.secret = body.secret;
     await pc.setRemoteDescription({ type: 'answer', sdp: body.sdp });
     btn.textContent = 'Stop';
   } catch (e) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { PacketSink } from '../transport/tee';
 
@@ -34,6 +35,8 @@ interface Listener {
   timer?: NodeJS.Timeout;
   /** when the browser's last ICE check (consent, RFC 7675) arrived */
   lastCheckAt: number;
+  /** what the browser shows to end this listener (POST /leave): other token holders cannot */
+  secret: string;
 }
 
 /** A listener whose connection is "disconnected" this long (no recovery) is dropped. */
@@ -100,7 +103,7 @@ export class WebListeners implements PacketSink {
   }
 
   /** Answers a browser's offer (which must ask to receive audio); returns the listener's id and the answer SDP. */
-  async answer(offerSdp: string, remote: string): Promise<{ id: number; sdp: string }> {
+  async answer(offerSdp: string, remote: string): Promise<{ id: number; secret: string; sdp: string }> {
     if (this.closed) throw new WebListenerError('the sender is stopping', 503);
     if (this.listeners.size >= this.o.maxListeners) throw new WebListenerError(`this sender already has ${this.o.maxListeners} listeners (the most it takes; rtpcast send --web-max to change)`, 503);
     if (!/^m=audio /m.test(offerSdp)) throw new WebListenerError('the offer has no audio section', 400);
@@ -124,7 +127,7 @@ export class WebListeners implements PacketSink {
     });
     const id = this.nextId++;
     const transceiver = pc.addTransceiver('audio', { direction: 'sendonly' });
-    const l: Listener = { id, remote, pc, transceiver, connected: false, lastCheckAt: Date.now() };
+    const l: Listener = { id, remote, pc, transceiver, connected: false, lastCheckAt: Date.now(), secret: randomBytes(12).toString('base64url') };
     check.listener = l;
     this.startSweeper();
     this.listeners.set(id, l);
@@ -159,7 +162,7 @@ export class WebListeners implements PacketSink {
       let sdp = pc.localDescription?.sdp;
       if (!sdp) throw new WebListenerError('no answer was produced', 500);
       if (!wildcard) sdp = keepCandidatesOn(sdp, this.o.host!);
-      return { id, sdp };
+      return { id, secret: l.secret, sdp };
     } catch (e) {
       await this.drop(l, true);
       if (e instanceof WebListenerError) throw e;
@@ -168,9 +171,9 @@ export class WebListeners implements PacketSink {
   }
 
   /** The browser said it stops (the page's Stop button, or the tab closing). */
-  leave(id: number): boolean {
+  leave(id: number, secret: string): boolean {
     const l = this.listeners.get(id);
-    if (!l) return false;
+    if (!l || l.secret !== secret) return false;
     void this.drop(l);
     return true;
   }

@@ -185,10 +185,10 @@ export class WebServer {
     }
     if (req.method !== 'POST') return this.json(res, 405, { error: 'use POST' });
     if (url.pathname === '/leave') {
-      // POST /leave?k=TOKEN&id=N (navigator.sendBeacon from the page; its body is ignored)
+      // POST /leave?k=TOKEN&id=N&s=SECRET (navigator.sendBeacon from the page; its body is ignored)
       req.resume();
       const id = Number(url.searchParams.get('id'));
-      return this.json(res, Number.isInteger(id) && this.listeners.leave(id) ? 200 : 404, {});
+      return this.json(res, Number.isInteger(id) && this.listeners.leave(id, url.searchParams.get('s') ?? '') ? 200 : 404, {});
     }
     // POST /connect {sdp: offer} -> {id, type: 'answer', sdp: answer}
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return this.json(res, 415, { error: 'send the offer as application/json: {"sdp": "..."}' });
@@ -208,7 +208,7 @@ export class WebServer {
     if (typeof offer !== 'string' || !offer.startsWith('v=0')) return this.json(res, 400, { error: 'expected {"sdp": "<an SDP offer>"}' });
     try {
       const answer = await this.listeners.answer(offer, `${req.socket.remoteAddress ?? '?'}`);
-      this.json(res, 200, { id: answer.id, type: 'answer', sdp: answer.sdp });
+      this.json(res, 200, { id: answer.id, secret: answer.secret, type: 'answer', sdp: answer.sdp });
     } catch (e) {
       const status = e instanceof WebListenerError ? e.status : 500;
       this.json(res, status, { error: (e as Error).message });

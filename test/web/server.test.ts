@@ -69,7 +69,7 @@ test('the server refuses requests without the token, bad bodies, and serves the 
   const noAudio = await post(JSON.stringify({ sdp: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n' }));
   assert.equal(noAudio.status, 400);
   assert.match(((await noAudio.json()) as { error: string }).error, /no audio/);
-  assert.equal((await fetch(`${base}/leave?k=secret-token&id=7`, { method: 'POST', body: '' })).status, 404, 'no such listener');
+  assert.equal((await fetch(`${base}/leave?k=secret-token&id=7&s=x`, { method: 'POST', body: '' })).status, 404, 'no such listener');
   assert.equal((await fetch(`${base}/leave?id=1`, { method: 'POST', body: '' })).status, 403);
   assert.equal(ws.refused, 4);
 });
@@ -97,6 +97,9 @@ test('an offer to receive audio gets a send-only Opus answer on the bound addres
   const candidates = body.sdp.split('\r\n').filter((l) => l.startsWith('a=candidate:'));
   assert.ok(candidates.length >= 1);
   for (const c of candidates) assert.equal(c.split(' ')[4], '127.0.0.1', c);
+  assert.equal(typeof (body as unknown as { secret: string }).secret, 'string');
+  const leaveWrong = await fetch(`http://127.0.0.1:${info.port}/leave?k=secret-token&id=1&s=guess`, { method: 'POST', body: '' });
+  assert.equal(leaveWrong.status, 404, 'another token holder cannot end this listener');
   const second = await post();
   assert.equal(second.status, 503);
   assert.match(((await second.json()) as { error: string }).error, /already has 1 listeners.*--web-max/);
