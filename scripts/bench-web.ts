@@ -160,6 +160,8 @@ async function main(): Promise<void> {
       markdownTable(head, body),
       '',
       summary,
+      '',
+      'How to run: `npm run bench:web` (20 s per case, about 2 minutes), or `npx tsc -p . && node dist/scripts/bench-web.js --seconds 5 --no-docs` for a quick look. End-to-end latency and start-up times of browser listeners: docs/WEB.md.',
     ].join('\n');
     writeFileAtomic(DOC, replaceSection(readFileSync(DOC, 'utf8'), '<!-- bench-web:start -->', '<!-- bench-web:end -->', md));
     console.log(`written to ${DOC}`);
