@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { decodeSrtpKey } from '../sdp/crypto';
 import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
-import { runSend, type SendRequest, type SourceRequest } from '../session/send';
-import { parseSourceSpec } from '../session/capture';
+import type { SendRequest, SourceRequest } from '../session/send';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
 
@@ -117,6 +115,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
   if (f.keepLocal && !f.source?.startsWith('app:')) throw usageError('--keep-local goes with --source app:NAME', 'system sound and devices stay audible anyway');
   let source: SourceRequest;
   if (f.source !== undefined) {
+    const { parseSourceSpec } = require('../session/capture') as typeof import('../session/capture');
     const spec = parseSourceSpec(f.source, f.keepLocal);
     source = spec.kind === 'tone' ? { kind: 'tone', hz: 440, dbfs: f.toneLevel } : spec;
   } else if (f.input === '-') {
@@ -150,6 +149,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
 }
 
 function srtpKeyArg(v: string): Buffer {
+  const { decodeSrtpKey } = require('../sdp/crypto') as typeof import('../sdp/crypto');
   if (!v.startsWith('@')) return decodeSrtpKey(v, '--srtp-key');
   let text: string;
   try {
@@ -163,6 +163,8 @@ function srtpKeyArg(v: string): Buffer {
 async function sendAction(f: SendFlags): Promise<number> {
   const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: process.stdout };
   const req = toSendRequest(f);
+  // loaded here, not at start-up: `rtpcast --help` and the other commands never need it
+  const { runSend } = require('../session/send') as typeof import('../session/send');
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
