@@ -3,7 +3,7 @@
  * memory without bound nor blocks the audio output; every datagram is accounted for.
  *
  * A real `rtpcast send` (Opus stereo tone) plays into `rtpcast play --out WAV` on loopback while
- * test/support/udp-flood.c (compiled here with gcc; C threads with sendmmsg, as one Node process
+ * test/support/udp-flood.c (compiled here with gcc; 4 C threads with sendmmsg, as one Node process
  * cannot send that fast) floods the same port from 127.0.0.2: half garbage, half RTP with the
  * stream's payload type and a foreign SSRC. Checked:
  *
@@ -55,7 +55,7 @@ test('a flood of 200,000 datagrams/s from another address: play keeps the tone w
     const s0 = udpSocketDrops(p);
     // over the target, so that a second in which the machine's other work took the generator's
     // CPU (it catches up, but only as far as it gets the CPU) still reaches it
-    const gen = procs.start(floodArgv(bin, { from: '127.0.0.2', to: '127.0.0.1', port: p, rate: Math.round(FLOOD_RATE * 1.2), seconds: FLOOD_S, threads: 2 }));
+    const gen = procs.start(floodArgv(bin, { from: '127.0.0.2', to: '127.0.0.1', port: p, rate: Math.round(FLOOD_RATE * 1.2), seconds: FLOOD_S, threads: 4 }));
     let peakRss = before;
     while (gen.running) {
       peakRss = Math.max(peakRss, rssMb(play.pid));
