@@ -396,7 +396,17 @@ async function bindRtp(port: number, s: { family: 4 | 6; multicast: boolean; add
       throw new RtpcastError(`cannot join multicast group ${s.address}: ${(e as Error).message}`, ExitCode.network, 'check that this machine has a route for multicast (ip route show 224.0.0.0/4)');
     }
   }
-  sock.setRecvBufferSize?.(1 << 20);
+  // room for the sender's packets while a flood is being detected: the protection engages after
+  // 500 unwanted datagrams have been handled, and a 200,000/s flood fills 2 MB in ~13 ms (the
+  // sender's packets were dropped with the rest on a busy machine); 4 MB asked, the kernel caps it
+  // at net.core.rmem_max (often 208 KB: raise it with sysctl) and doubles it for its bookkeeping.
+  // A larger engagement threshold was not lowered instead: a second sender's packets, queued
+  // during a stall of the event loop, would look like a flood.
+  try {
+    sock.setRecvBufferSize(4 << 20);
+  } catch {
+    /* the system's limit stays */
+  }
   return { sock, bound: `${addr}:${port}${s.multicast ? ` (group ${s.address}${s.sourceFilter ? ` from ${s.sourceFilter}` : ''})` : ''}` };
 }
 
