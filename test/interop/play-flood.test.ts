@@ -77,28 +77,34 @@ test('a flood of 200,000 datagrams/s from another address: play keeps the tone w
     const ctx = `flood: ${fl.sent} datagrams in ${fl.seconds} s (${Math.round(fl.sent / fl.seconds)}/s, slowest second ${slowest}/s, ${fl.errors} send errors); kernel: OutDatagrams +${kernelOut}, NoPorts +${noPorts}, drops at play's socket +${sockDrops}, RcvbufErrors +${k1.RcvbufErrors - k0.RcvbufErrors}; play counted ${counted}; RSS ${before.toFixed(1)} MB before, peak ${peakRss.toFixed(1)} MB; stop: ${JSON.stringify({ dropped: stop.dropped, others: stop.others.length, flood: stop.flood, player: stop.player, lostPct: stop.stream?.lostPct })}`;
     t.diagnostic(ctx);
 
+    // every check is made and every failure reported together (one run shows all that went wrong)
+    const problems: string[] = [];
+    const check = (cond: boolean, what: string) => {
+      if (!cond) problems.push(what);
+    };
     // the flood was real, from both sides: the generator's count, and the kernel's
-    assert.ok(slowest >= FLOOD_RATE, `the generator did not sustain ${FLOOD_RATE} datagrams/s (slowest second ${slowest}/s): ${ctx}`);
-    assert.ok(kernelOut >= fl.sent, `the kernel counted fewer datagrams sent than the generator: ${ctx}`);
+    check(slowest >= FLOOD_RATE, `the generator did not sustain ${FLOOD_RATE} datagrams/s (slowest second ${slowest}/s): the machine was too busy for this test to mean anything`);
+    check(kernelOut >= fl.sent, 'the kernel counted fewer datagrams sent than the generator');
     // memory bounded
-    assert.ok(peakRss - before < 40, `play grew by ${(peakRss - before).toFixed(1)} MB under the flood: ${ctx}`);
+    check(peakRss - before < 40, `play grew by ${(peakRss - before).toFixed(1)} MB under the flood`);
     // every datagram accounted for: counted by play, dropped at its full socket, or refused by the
     // kernel while the socket was connected (NoPorts is this namespace's total: other programs may add a few)
     const accounted = counted + sockDrops + noPorts;
-    assert.ok(accounted >= fl.sent * 0.99 && accounted <= fl.sent * 1.05 + 1000, `${accounted} datagrams accounted for, ${fl.sent} sent: ${ctx}`);
-    assert.ok(counted >= 500, `play counted none of the flood itself: ${ctx}`);
-    assert.ok(stop.others.length <= 32 && stop.others.every((o) => o.sender.startsWith('127.0.0.2:')), ctx);
-    assert.ok(stop.flood.episodes >= 1 && stop.flood.peakPerSec > 5000, `the flood protection never engaged: ${ctx}`);
+    check(accounted >= fl.sent * 0.99 && accounted <= fl.sent * 1.05 + 1000, `${accounted} datagrams accounted for, ${fl.sent} sent`);
+    check(counted >= 500, 'play counted none of the flood itself');
+    check(stop.others.length <= 32 && stop.others.every((o) => o.sender.startsWith('127.0.0.2:')), 'other senders tracked beyond the bound, or from the wrong address');
+    check(stop.flood.episodes >= 1 && stop.flood.peakPerSec > 5000, 'the flood protection never engaged');
     // play's own estimate of what the kernel refused (it cannot count them: they never reach it)
     // is rough: the rate it measures when it engages is how fast its event loop drained the
     // burst, not the flood's rate (measured: 0.2-0.5 of the kernel's count); order of magnitude only
-    assert.ok(stop.flood.refusedEstimate > noPorts / 10 && stop.flood.refusedEstimate < noPorts * 10, `play estimated ${stop.flood.refusedEstimate} refused, the kernel refused ${noPorts}: ${ctx}`);
+    check(stop.flood.refusedEstimate > noPorts / 10 && stop.flood.refusedEstimate < noPorts * 10, `play estimated ${stop.flood.refusedEstimate} refused, the kernel refused ${noPorts}`);
     // the audio: the tone, no gap, nothing of the sender lost
-    const check = checkPlayedWav(out, { hz: MAIN_HZ, channels: 2, toneSeconds: 10, durationTolerance: 0.04, maxGapMs: 20 });
-    assert.deepEqual(check.failures, [], `${JSON.stringify(check.gaps)}; ${ctx}\n${play.describe()}`);
+    const played = checkPlayedWav(out, { hz: MAIN_HZ, channels: 2, toneSeconds: 10, durationTolerance: 0.04, maxGapMs: 20 });
+    problems.push(...played.failures);
     const concealed = stop.player.concealedMs.plc + stop.player.concealedMs.fade;
-    assert.ok(concealed < 100, `concealed ${concealed.toFixed(1)} ms: ${ctx}`);
-    assert.ok(stop.stream && stop.stream.lostPct < 1, `the sender's packets were lost under the flood: ${ctx}`);
+    check(concealed < 100, `concealed ${concealed.toFixed(1)} ms`);
+    check(!!stop.stream && stop.stream.lostPct < 1, `the sender's packets were lost under the flood (${stop.stream?.lostPct} %)`);
+    assert.deepEqual(problems, [], `${ctx}\ngaps: ${JSON.stringify(played.gaps)}\n${play.describe()}`);
     ok = true;
   } finally {
     await procs.cleanup();
