@@ -73,7 +73,9 @@ test('a flood of 200,000 datagrams/s from another address: play keeps the tone w
     const kernelOut = k1.OutDatagrams - k0.OutDatagrams;
     const noPorts = k1.NoPorts - k0.NoPorts;
     const sockDrops = s1.reduce((n, s) => n + s.drops, 0) - s0.reduce((n, s) => n + s.drops, 0);
-    const counted = stop.dropped.malformed + stop.dropped.wrongPt + stop.dropped.rtcp + stop.dropped.untracked + stop.others.reduce((n, o) => n + o.packets, 0);
+    // counted by play: one by one before the protection engaged, and (flood.drained) what was
+    // still queued at the socket when it did, dropped unparsed
+    const counted = stop.dropped.malformed + stop.dropped.wrongPt + stop.dropped.rtcp + stop.dropped.untracked + stop.others.reduce((n, o) => n + o.packets, 0) + stop.flood.drained;
     const ctx = `flood: ${fl.sent} datagrams in ${fl.seconds} s (${Math.round(fl.sent / fl.seconds)}/s, slowest second ${slowest}/s, ${fl.errors} send errors); kernel: OutDatagrams +${kernelOut}, NoPorts +${noPorts}, drops at play's socket +${sockDrops}, RcvbufErrors +${k1.RcvbufErrors - k0.RcvbufErrors}; play counted ${counted}; RSS ${before.toFixed(1)} MB before, peak ${peakRss.toFixed(1)} MB; stop: ${JSON.stringify({ dropped: stop.dropped, others: stop.others.length, flood: stop.flood, player: stop.player, lostPct: stop.stream?.lostPct })}`;
     t.diagnostic(ctx);
 
