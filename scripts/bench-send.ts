@@ -228,7 +228,8 @@ function receiverMain(capacity: number): void {
 
   const bindPair = async (): Promise<[Socket, Socket, number]> => {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const port = 20000 + 2 * Math.floor(Math.random() * 19000);
+      const [lo, hi] = benchPorts();
+      const port = lo + 2 * Math.floor(Math.random() * Math.max(1, Math.floor((hi - lo) / 2)));
       const a = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
       const b = createSocket({ type: 'udp4' });
       try {
@@ -309,6 +310,16 @@ function startNodeReceiver(capacity: number): Promise<Receiver> {
   });
 }
 
+/** The receiver's ports: BENCH_PORTS=LO-HI (a machine shared by several jobs gives each its own range), else 20000-58000. */
+function benchPorts(): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORTS ?? '');
+  if (!m) return [20000, 58000];
+  const lo = Number(m[1]) + (Number(m[1]) % 2);
+  const hi = Number(m[2]) - 1;
+  if (!(lo >= 1024 && hi > lo + 2 && hi <= 65534)) throw new Error(`BENCH_PORTS=${process.env.BENCH_PORTS}: give LO-HI, an even range of at least 4 ports within 1024-65535`);
+  return [lo, hi];
+}
+
 /**
  * The kernel-timestamp receiver (python3: Node cannot read SO_TIMESTAMPNS). Prints "READY <port>",
  * records until a line arrives on stdin, then prints one JSON object and exits.
@@ -317,8 +328,9 @@ const PY_RECEIVER = String.raw`
 import json, os, random, select, socket, struct, sys, time
 SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
 def pair():
+    lo, hi = (int(x) for x in os.environ.get('BENCH_PORTS', '20000-58000').split('-'))
     for _ in range(50):
-        port = 20000 + 2 * random.randrange(19000)
+        port = lo + 2 * random.randrange(max(1, (hi - lo) // 2))
         a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:

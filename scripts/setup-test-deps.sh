@@ -17,6 +17,7 @@ PACKAGES=(
   iproute2 procps time
   nftables iptables tshark
   python3
+  gcc libc6-dev
   chromium zbar-tools
 )
 need=()

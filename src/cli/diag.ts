@@ -1,22 +1,14 @@
 import { Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { DIAG_EXIT_HELP, exitCodeOf, type DiagReport } from '../diag/report';
-import { lintSdp } from '../diag/sdp';
-import { checkPorts } from '../diag/ports';
-import { checkFirewall } from '../diag/firewall';
-import { capturePackets } from '../diag/packets';
-import { checkFormat } from '../diag/format';
-import { checkCpu } from '../diag/cpu';
-import { runDoctor } from '../diag/doctor';
 import { ExitCode, RtpcastError } from '../errors';
-import { renderReport, reportJson } from './diag-render';
 import { devicesCommand } from './devices';
 import { intArg, numberArg } from './parse';
 
 /** Prints a report (table or JSON) and sets the documented exit code. */
 function finish(r: DiagReport, json: boolean, extra?: string): void {
+  const { renderReport, reportJson } = require('./diag-render') as typeof import('./diag-render');
   process.stdout.write((json ? reportJson(r) : renderReport(r) + (extra ? `\n${extra}` : '')) + '\n');
   process.exitCode = exitCodeOf(r);
 }
@@ -57,6 +49,7 @@ export function diagCommand(): Command {
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
     .action((file: string, o: { json?: boolean }) => {
+      const { lintSdp } = require('../diag/sdp') as typeof import('../diag/sdp');
       const r = lintSdp(readText(file), { name: file, localAddresses: localAddresses() });
       const cmds = (r.data as { commands?: { player: string; command: string; note?: string }[] } | undefined)?.commands ?? [];
       finish(r, !!o.json, cmds.length ? 'Play it with:\n' + cmds.map((c) => `  ${c.player.padEnd(10)} ${c.command}${c.note ? `\n  ${''.padEnd(10)} (${c.note})` : ''}`).join('\n') : undefined);
@@ -71,6 +64,7 @@ export function diagCommand(): Command {
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
     .action(async (args: string[], o: { port?: number[]; json?: boolean }) => {
       const list = [...(o.port ?? []), ...args.flatMap((a) => ports(a))];
+      const { checkPorts } = require('../diag/ports') as typeof import('../diag/ports');
       finish(await checkPorts(list.length ? list : [5004, 5005]), !!o.json);
     });
 
@@ -84,6 +78,7 @@ export function diagCommand(): Command {
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
     .action(async (o: { port: number; rtcp: boolean; ipv6?: boolean; program?: string; json?: boolean }) => {
+      const { checkFirewall } = require('../diag/firewall') as typeof import('../diag/firewall');
       finish(await checkFirewall(o.port, { rtcp: o.rtcp, family: o.ipv6 ? 'ipv6' : undefined, program: o.program } as Parameters<typeof checkFirewall>[1]), !!o.json);
     });
 
@@ -101,6 +96,8 @@ export function diagCommand(): Command {
       .addHelpText('after', `\nCtrl-C ends the capture early and reports what arrived.\n\n${DIAG_EXIT_HELP}`)
       .action(async (o: { port: number; duration: number; group?: string; source?: string; bind?: string; sdp?: string; json?: boolean }) => {
         const live = process.stderr.isTTY && !o.json;
+        const { capturePackets } = require('../diag/packets') as typeof import('../diag/packets');
+        const Table = require('cli-table3') as typeof import('cli-table3');
         const r = await capturePackets({
           port: o.port, durationSec: o.duration, group: o.group, source: o.source, bind: o.bind,
           sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined, signal: abortOnSigint().signal,
@@ -135,6 +132,7 @@ export function diagCommand(): Command {
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
     .action(async (o: { port: number; duration: number; sdp?: string; codec?: string; rate?: number; channels?: number; pt?: number; bind?: string; group?: string; source?: string; json?: boolean }) => {
+      const { checkFormat } = require('../diag/format') as typeof import('../diag/format');
       const expect = o.codec ? { codec: o.codec, rate: o.rate ?? (o.codec === 'opus' ? 48000 : 44100), channels: o.channels ?? 2, payloadType: o.pt } : undefined;
       finish(await checkFormat({ port: o.port, durationSec: o.duration, sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined, expect, bind: o.bind, group: o.group, source: o.source, signal: abortOnSigint().signal }), !!o.json);
     });
@@ -145,7 +143,7 @@ export function diagCommand(): Command {
     .addOption(new Option('--seconds <s>', 'audio to encode per configuration').default(5).argParser(numberArg('--seconds', 0.5, 120)))
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
-    .action((o: { seconds: number; json?: boolean }) => finish(checkCpu(o.seconds), !!o.json));
+    .action((o: { seconds: number; json?: boolean }) => finish((require('../diag/cpu') as typeof import('../diag/cpu')).checkCpu(o.seconds), !!o.json));
 
   diag
     .command('doctor', { isDefault: true })
@@ -156,7 +154,7 @@ export function diagCommand(): Command {
     .option('--sdp <file>', 'the stream\'s SDP, as the receiver has it (what a dynamic payload type means)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', `\n${DIAG_EXIT_HELP}`)
-    .action(async (o: { port: number; duration: number; sender?: boolean; sdp?: string; json?: boolean }) => finish(await runDoctor({ port: o.port, durationSec: o.duration, side: o.sender ? 'sender' : 'receiver', sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined }), !!o.json));
+    .action(async (o: { port: number; duration: number; sender?: boolean; sdp?: string; json?: boolean }) => finish(await (require('../diag/doctor') as typeof import('../diag/doctor')).runDoctor({ port: o.port, durationSec: o.duration, side: o.sender ? 'sender' : 'receiver', sdp: o.sdp ? readText(o.sdp).toString('utf8') : undefined }), !!o.json));
 
   diag.addCommand(devicesCommand('devices'));
   return diag;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { ExitCode } from '../errors';
-import { SAP_LISTEN_GROUPS, SAP_PORT, collectSap, type AnnouncedStream } from '../sdp/sap';
+import type { AnnouncedStream, collectSap } from '../sdp/sap';
+import { SAP_LISTEN_GROUPS, SAP_PORT } from '../sdp/sap-groups';
 import { collect, intArg, numberArg } from './parse';
 
 const EXAMPLES = `
@@ -74,6 +74,7 @@ function ago(ms: number): string {
 /** The table of announced streams (pure). */
 export function renderStreams(streams: AnnouncedStream[], nowMs: number): string {
   if (!streams.length) return '';
+  const Table = require('cli-table3') as typeof import('cli-table3');
   const t = new Table({ head: ['name (s=)', 'origin', 'stream', 'format', 'last seen', 'state'], style: { head: [], border: [] }, wordWrap: true });
   for (const s of streams) {
     const state = s.deleted ? `deleted ${ago(nowMs - (s.deletedMs ?? nowMs))}` : `announced (${s.announcements}x)`;
@@ -105,7 +106,7 @@ async function listAction(f: ListFlags): Promise<number> {
   if (!f.json) process.stderr.write(`rtpcast list: listening for SAP announcements on UDP ${f.port} for ${f.duration} s (Ctrl-C ends early)...\n`);
   let r: Awaited<ReturnType<typeof collectSap>>;
   try {
-    r = await collectSap(f.duration * 1000, { port: f.port, groups, signal: abort.signal });
+    r = await (require('../sdp/sap') as typeof import('../sdp/sap')).collectSap(f.duration * 1000, { port: f.port, groups, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

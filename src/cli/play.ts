@@ -1,12 +1,9 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODES_HELP } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
-import { createSink } from '../audio/output-devices';
-import { readSdpArg, runPlay, type PlayRequest, type PlayStatus } from '../session/play';
+import type { PlayRequest, PlayStatus } from '../session/play';
 import { intArg, numberArg } from './parse';
-import { sdpName, waitForSap } from '../sdp/sap';
 import { event, formatClock, say, type Output } from './output';
-import { srtpSummary } from '../transport/srtp';
 
 interface PlayFlags {
   port?: number;
@@ -103,6 +100,11 @@ export function renderPlayStatus(s: PlayStatus): string {
 async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<number> {
   // --out - puts the audio on stdout: the JSON events then go to stderr (human text is off with --json)
   const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: f.out === '-' ? process.stderr : process.stdout };
+  // loaded here, not at start-up: `rtpcast send` and `rtpcast --help` never need them
+  const { readSdpArg, runPlay } = require('../session/play') as typeof import('../session/play');
+  const { createSink } = require('../audio/output-devices') as typeof import('../audio/output-devices');
+  const { sdpName, waitForSap } = require('../sdp/sap') as typeof import('../sdp/sap');
+  const { srtpSummary } = require('../transport/srtp') as typeof import('../transport/srtp');
   let sdp = sdpArg !== undefined ? readSdpArg(sdpArg) : undefined;
   if (f.sap !== undefined) {
     const name = f.sap === true ? '' : f.sap;

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { decodeSrtpKey } from '../sdp/crypto';
 import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
-import { runSend, type SendRequest, type SourceRequest } from '../session/send';
-import { parseSourceSpec } from '../session/capture';
-import { parseWebAddress } from '../web/server';
-import { qrTerminal } from '../web/qr';
+import type { SendRequest, SourceRequest } from '../session/send';
+import type { WebAddress } from '../web/server';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
 
@@ -130,6 +127,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
   if (f.keepLocal && !f.source?.startsWith('app:')) throw usageError('--keep-local goes with --source app:NAME', 'system sound and devices stay audible anyway');
   let source: SourceRequest;
   if (f.source !== undefined) {
+    const { parseSourceSpec } = require('../session/capture') as typeof import('../session/capture');
     const spec = parseSourceSpec(f.source, f.keepLocal);
     source = spec.kind === 'tone' ? { kind: 'tone', hz: 440, dbfs: f.toneLevel } : spec;
   } else if (f.input === '-') {
@@ -163,8 +161,14 @@ export function toSendRequest(f: SendFlags): SendRequest {
     durationSec: f.duration,
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
     announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
-    ...(f.web !== undefined ? { web: { address: parseWebAddress(f.web), token: f.webToken, maxListeners: f.webMax, ...(f.webUdpPorts !== undefined ? { icePorts: portRangeArg(f.webUdpPorts) } : {}) } } : {}),
+    ...(f.web !== undefined ? { web: { address: webAddressArg(f.web), token: f.webToken, maxListeners: f.webMax, ...(f.webUdpPorts !== undefined ? { icePorts: portRangeArg(f.webUdpPorts) } : {}) } } : {}),
   };
+}
+
+/** `--web [host:port]`; the web server's module (and werift) load only when --web is given */
+function webAddressArg(v: string | true): WebAddress {
+  const { parseWebAddress } = require('../web/server') as typeof import('../web/server');
+  return parseWebAddress(v);
 }
 
 /** `--web-udp-ports 40000-40049` */
@@ -177,6 +181,7 @@ export function portRangeArg(v: string): [number, number] {
 }
 
 function srtpKeyArg(v: string): Buffer {
+  const { decodeSrtpKey } = require('../sdp/crypto') as typeof import('../sdp/crypto');
   if (!v.startsWith('@')) return decodeSrtpKey(v, '--srtp-key');
   let text: string;
   try {
@@ -190,6 +195,8 @@ function srtpKeyArg(v: string): Buffer {
 async function sendAction(f: SendFlags): Promise<number> {
   const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: process.stdout };
   const req = toSendRequest(f);
+  // loaded here, not at start-up: `rtpcast --help` and the other commands never need it
+  const { runSend } = require('../session/send') as typeof import('../session/send');
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -207,7 +214,7 @@ async function sendAction(f: SendFlags): Promise<number> {
       onStart(info) {
         if (req.sdp === '-') o.out.write(info.sdps.map((s) => s.text).join('\n'));
         say(o, renderStart(info));
-        if (info.web) say(o, qrTerminal(info.web.qr, o.tty));
+        if (info.web) say(o, (require('../web/qr') as typeof import('../web/qr')).qrTerminal(info.web.qr, o.tty));
         event(o, 'start', {
           source: info.source,
           stream: { ...info.description, destinations: info.destinations },

@@ -1,6 +1,6 @@
 import type { StreamDescription } from '../stream/description';
 import { L16Encoder } from './l16';
-import { OpusEncoder } from './opus';
+import type { OpusEncoder } from './opus';
 
 /** One packet's worth of interleaved float PCM in, one RTP payload out. */
 export interface AudioEncoder {
@@ -13,5 +13,8 @@ export interface AudioEncoder {
 }
 
 export function createEncoder(d: StreamDescription): AudioEncoder {
-  return d.codec === 'opus' ? new OpusEncoder(d) : new L16Encoder();
+  // the Opus module (and its WebAssembly) is loaded only for Opus streams
+  if (d.codec !== 'opus') return new L16Encoder();
+  const { OpusEncoder: Opus } = require('./opus') as { OpusEncoder: typeof OpusEncoder };
+  return new Opus(d);
 }

@@ -12,7 +12,8 @@ import { PreciseSleeper } from '../rtp/pacer';
 import { randomStartState, type RtpStartState } from '../rtp/packetizer';
 import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
 import { buildSdp } from '../sdp/build';
-import { DEFAULT_ANNOUNCE_GROUPS, SAP_PORT, SapAnnouncer } from '../sdp/sap';
+import type { SapAnnouncer } from '../sdp/sap';
+import { DEFAULT_ANNOUNCE_GROUPS, SAP_PORT } from '../sdp/sap-groups';
 import { receiverCommands, type ReceiverCommand } from '../sdp/receivers';
 import { describeStream, type StreamDescription, type StreamOptions } from '../stream/description';
 import { DEFAULT_PORT, formatDestination, resolveDestination, type Destination } from '../transport/destination';
@@ -22,9 +23,9 @@ import { masterKeyFrom } from '../rtp/srtp';
 import { cryptoAttributeValue, generateSrtpKey, srtpNotice, srtpReceiverCommands } from '../sdp/crypto';
 import { writeFileAtomic } from '../util/atomic-write';
 import { TeeTransport, type PacketSink } from '../transport/tee';
-import { WebServer, type WebAddress, type WebInfo } from '../web/server';
+import type { WebServer, WebAddress, WebInfo } from '../web/server';
 import type { ListenerInfo } from '../web/send-web';
-import { openCapture, soundServerAvailable, type CaptureRequest, type OpenedCapture } from './capture';
+import type { CaptureRequest, OpenedCapture } from './capture';
 
 export type SourceRequest =
   | { kind: 'tone'; hz: number; dbfs: number }
@@ -113,10 +114,13 @@ export function sdpPaths(path: string, dests: Destination[]): string[] {
   return dests.map((d) => `${stem}-${d.address.replace(/[:%]/g, '_')}-${d.port}${ext}`);
 }
 
+/** The capture code (sound servers, PortAudio), loaded only when a capture may be needed: a tone or file never loads it. */
+const capture = () => require('./capture') as typeof import('./capture');
+
 async function makeSource(r: SourceRequest, streamFormat: PcmFormat, notes: string[]): Promise<{ source: AudioSource; capture?: OpenedCapture }> {
   switch (r.kind) {
     case 'default':
-      if (await soundServerAvailable()) return makeSource({ kind: 'system' }, streamFormat, notes);
+      if (await capture().soundServerAvailable()) return makeSource({ kind: 'system' }, streamFormat, notes);
       notes.push('no sound server answered (PulseAudio/PipeWire): sending a test tone instead; choose a source with --source, --input or --tone');
       return { source: new ToneSource(streamFormat, r.hz, r.dbfs) };
     case 'tone':
@@ -129,8 +133,8 @@ async function makeSource(r: SourceRequest, streamFormat: PcmFormat, notes: stri
     case 'system':
     case 'app':
     case 'device': {
-      const capture = await openCapture(r);
-      return { source: capture.source, capture };
+      const opened = await capture().openCapture(r);
+      return { source: opened.source, capture: opened };
     }
   }
 }
@@ -170,6 +174,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     const sinks: PacketSink[] = [];
     let webInfo: WebInfo | undefined;
     if (req.web) {
+      const { WebServer } = require('../web/server') as typeof import('../web/server');
       web = new WebServer({
         address: req.web.address,
         token: req.web.token,
@@ -206,6 +211,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       const groups = req.announce.groups?.length ? req.announce.groups : DEFAULT_ANNOUNCE_GROUPS;
       const targets = [];
       for (const g of groups) targets.push(await resolveDestination(g, SAP_PORT));
+      const { SapAnnouncer } = require('../sdp/sap') as typeof import('../sdp/sap');
       announcer = await SapAnnouncer.open(targets, sdps.map((s) => s.text), { ttl: req.announce.ttl ?? description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
       announcer.onWarning((m) => hooks.onWarning?.(m));
       const unicast = dests.filter((d) => !d.multicast).map(formatDestination);

@@ -34,6 +34,9 @@ interface Leg {
   rtp: Socket;
   rtcp: Socket;
   refused: boolean;
+  /** send callbacks, made once (not a closure per packet): without a callback dgram drops a synchronous send error (ECONNREFUSED) unseen */
+  onRtpSent: (e: Error | null) => void;
+  onRtcpSent: (e: Error | null) => void;
 }
 
 /**
@@ -53,7 +56,7 @@ export class UdpTransport implements Transport {
       for (const dest of destinations) {
         const rtp = await connected(dest, dest.port, o);
         const rtcp = await connected(dest, dest.port + 1, o);
-        legs.push({ dest, rtp, rtcp, refused: false });
+        legs.push({ dest, rtp, rtcp, refused: false, onRtpSent: () => undefined, onRtcpSent: () => undefined });
       }
     } catch (e) {
       for (const l of legs) {
@@ -63,6 +66,10 @@ export class UdpTransport implements Transport {
       throw e;
     }
     const t = new UdpTransport(legs);
+    for (const l of legs) {
+      l.onRtpSent = (e) => e && t.report(l, e as NodeJS.ErrnoException);
+      l.onRtcpSent = (e) => e && t.reportRtcp(l, e as NodeJS.ErrnoException);
+    }
     for (const l of legs) {
       for (const s of [l.rtp, l.rtcp]) s.on('error', (e) => t.report(l, e as NodeJS.ErrnoException));
     }
@@ -78,11 +85,11 @@ export class UdpTransport implements Transport {
   }
 
   send(packet: Buffer): void {
-    for (const l of this.legs) l.rtp.send(packet, (e) => e && this.report(l, e as NodeJS.ErrnoException));
+    for (const l of this.legs) l.rtp.send(packet, l.onRtpSent);
   }
 
   sendRtcp(packet: Buffer): void {
-    for (const l of this.legs) l.rtcp.send(packet, (e) => e && this.reportRtcp(l, e as NodeJS.ErrnoException));
+    for (const l of this.legs) l.rtcp.send(packet, l.onRtcpSent);
   }
 
   private report(l: Leg, e: NodeJS.ErrnoException): void {

@@ -133,7 +133,7 @@ test('play: an SDP that asks for SRTP rtpcast cannot do is refused with the reas
 test('play status line: SRTP authentication failures and replays are shown', () => {
   const base = {
     elapsedSec: 5, others: [], dropped: { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0, untracked: 0 }, filteredFrom: {}, beforeOutput: 0,
-    flood: { active: false, episodes: 0, seconds: 0, peakPerSec: 0, refusedEstimate: 0 },
+    flood: { active: false, episodes: 0, seconds: 0, peakPerSec: 0, refusedEstimate: 0, drained: 0 },
     player: { state: 'playing' as const, targetMs: 40, bufferedMs: 40, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 5000, driftPpm: 0, resyncs: 0, undecodable: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0 },
   };
   assert.doesNotMatch(renderPlayStatus(base), /SRTP/);

@@ -23,7 +23,7 @@ import { receiveSpec } from '../../src/session/play';
 import type { StreamDescription } from '../../src/stream/description';
 import { hash32 } from '../support/prng';
 import { inputRand, int, mutateBytes, mutateRtpHeader, mutateSdpText, pick, randomBytes } from './mutate';
-import { ReceiverHarness } from './receiver';
+import { RtpReceiver } from '../../src/session/receiver';
 
 /** An accepted input that breaks a documented property (a mis-parse, not a crash). */
 export class FuzzViolation extends Error {
@@ -431,13 +431,33 @@ function playSlot(i: number): { opus: boolean; pos: number } {
 
 const EPOCH = 3000; // packets per sender run: then the sender "restarts" (new SSRC, sequence, timestamp)
 
+/**
+ * The receiver `rtpcast play` uses, for a stream it knows from an SDP: L16 (payload type 96,
+ * with a=source-filter for 127.0.0.1, so the fuzzer's other address is filtered) or Opus
+ * (payload type 97, no filter, so the other address is another sender, counted).
+ */
+function playReceiver(codec: 'l16' | 'opus'): RtpReceiver {
+  const spec = { codec, payloadType: codec === 'l16' ? 96 : 97, clockRate: 48000, channels: 2, port: 5004, family: 4 as const, multicast: false, from: 'fuzz' };
+  return new RtpReceiver({ spec: codec === 'l16' ? { ...spec, sourceFilter: '127.0.0.1' } : spec });
+}
+
+/** An RTCP BYE (RFC 3550 6.6) for one SSRC. */
+function rtcpBye(ssrc: number): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = 0x81;
+  b[1] = 203;
+  b.writeUInt16BE(1, 2);
+  b.writeUInt32BE(ssrc, 4);
+  return b;
+}
+
 const playTarget: FuzzTarget = {
   name: 'play',
-  what: "rtpcast play's datagram path without the socket (test/fuzz/receiver.ts: parseRtp, sender lock, RtpStreamStats, Player with the L16 and Opus decoders), output pulled at real-time pace",
+  what: "rtpcast play's datagram path without the socket (RtpReceiver, src/session/receiver.ts, the class play uses: source filter, parseRtp, sender lock, RtpStreamStats, Player with the L16 and Opus decoders, RTCP BYE), output pulled at real-time pace",
   create(seed) {
     const op = opusPayloads();
-    let l16 = new ReceiverHarness({ codec: 'l16', payloadType: 96, clockRate: 48000, channels: 2 });
-    let opus = new ReceiverHarness({ codec: 'opus', payloadType: 97, clockRate: 48000, channels: 2 });
+    let l16 = playReceiver('l16');
+    let opus = playReceiver('opus');
     const L16_FRAMES = 240; // 5 ms
     const OPUS_FRAMES = 960; // 20 ms
     return {
@@ -470,21 +490,22 @@ const playTarget: FuzzTarget = {
         const now = BigInt(Math.round((pos * ms + r() * 8) * 1e6));
         const from = r() < 0.002 ? { address: '127.0.0.2', port: 40000 } : { address: '127.0.0.1', port: 40000 };
         h.datagram(b, from, now);
-        if (r() < 0.0005) h.bye(hash32(seed, Math.floor(pos / EPOCH), 52));
-        const out = h.player.read(frames);
+        if (r() < 0.0005) h.rtcp(rtcpBye(hash32(seed, Math.floor(pos / EPOCH), 52)), { address: '127.0.0.1', port: 40001 });
+        const out = h.player!.read(frames);
         check(out.length === frames * 2, `read(${frames}) returned ${out.length} samples`);
         for (let k = 0; k < out.length; k++) if (!(Math.abs(out[k]) <= 4)) throw new FuzzViolation(`output sample ${out[k]} at ${k}`);
         if (i % 10_000 === 1) {
-          const st = h.player.stats();
+          const st = h.player!.stats();
           check(Number.isFinite(st.bufferedMs) && Number.isFinite(st.targetMs), `player stats not finite: ${JSON.stringify(st)}`);
-          h.stats.snapshot();
+          const c = h.counters();
+          check(c.others.length <= 32 && Object.keys(c.filteredFrom).length <= 32, `receiver tracks too much: ${c.others.length} others, ${Object.keys(c.filteredFrom).length} filtered addresses`);
         }
         // a fresh pair now and then (the long-lived ones stay for memory flatness across restarts)
         if (i % 400_000 === 399_999) {
           l16.close();
           opus.close();
-          l16 = new ReceiverHarness({ codec: 'l16', payloadType: 96, clockRate: 48000, channels: 2 });
-          opus = new ReceiverHarness({ codec: 'opus', payloadType: 97, clockRate: 48000, channels: 2 });
+          l16 = playReceiver('l16');
+          opus = playReceiver('opus');
         }
       },
       close() {

@@ -7,8 +7,7 @@
  * - an intruder (127.0.0.3) that starts BEFORE the real sender, with --source or with the SDP's
  *   a=source-filter: never played, dropped and counted per address;
  * - --out - with --json: raw PCM alone on stdout, the JSON events on stderr;
- * - a flood of ~200,000 datagrams/s (garbage and RTP of another SSRC) from 127.0.0.2 while the
- *   real sender plays: memory stays bounded, the output has no gap.
+ * (the flood of 200,000 datagrams/s is in play-flood.test.ts)
  *
  * Senders on 127.0.0.2 / 127.0.0.3: `rtpcast send` has no option for its source address, so its
  * packets go through test/support/relay.ts bound to that address (no impairment), which forwards
@@ -21,7 +20,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { goertzelPower, rms } from '../../src/audio/analysis';
 import { mixToMono, parseWav } from '../../src/audio/wav';
 import { config, makeWorkDir, removeWorkDir, requireProgram, senderArgv, writeSdp } from '../support/peers';
@@ -205,101 +203,6 @@ test('--out - with --json: raw PCM alone on stdout, the JSON events on stderr', 
     assert.ok(toneShareDb(mono, 48000, MAIN_HZ) > -3, 'the tone is in the PCM on stdout');
     const help = await procs.run(playArgv(['--help']), 10_000);
     assert.match(help.stdout.replace(/\s+/g, ' '), /with --out - \(audio on stdout\) on stderr/, 'the help says where --json goes with --out -');
-    ok = true;
-  } finally {
-    await procs.cleanup();
-    if (ok) removeWorkDir(dir);
-  }
-});
-
-/** VmRSS of a process, MB (Linux /proc). */
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) / 1024;
-}
-
-/**
- * A flood generator: `workers` threads, each with its own socket bound to `from`, sending to
- * `port` at rate/workers datagrams per second for `seconds`: half garbage (not RTP), half RTP with
- * the stream's payload type and a foreign SSRC (and random sequence/timestamps). Resolves with
- * the datagrams sent.
- */
-function flood(from: string, port: number, rate: number, seconds: number, workers: number): Promise<number> {
-  const code = `
-    const { workerData, parentPort } = require('node:worker_threads');
-    const dgram = require('node:dgram');
-    const { from, port, rate, seconds, seed } = workerData;
-    const s = dgram.createSocket('udp4');
-    s.on('error', () => {});
-    s.bind(0, from, () => {
-      const garbage = Buffer.alloc(60, 0x55);
-      const rtp = Buffer.alloc(72);
-      rtp[0] = 0x80; rtp[1] = 96; rtp.writeUInt32BE(0xbad00000 + seed, 8);
-      let sent = 0;
-      const t0 = process.hrtime.bigint();
-      const tick = () => {
-        const el = Number(process.hrtime.bigint() - t0) / 1e9;
-        if (el >= seconds) { parentPort.postMessage(sent); s.close(); return; }
-        const due = Math.floor(el * rate);
-        for (let k = 0; sent < due && k < 2000; k++, sent++) {
-          if (sent & 1) { rtp.writeUInt16BE(sent & 0xffff, 2); rtp.writeUInt32BE((sent * 960) >>> 0, 4); s.send(rtp, port, '127.0.0.1'); }
-          else s.send(garbage, port, '127.0.0.1');
-        }
-        setImmediate(tick);
-      };
-      tick();
-    });`;
-  return Promise.all(
-    Array.from({ length: workers }, (_, i) =>
-      new Promise<number>((resolve, reject) => {
-        const w = new Worker(code, { eval: true, workerData: { from, port, rate: rate / workers, seconds, seed: i } });
-        w.once('message', (n: number) => resolve(n));
-        w.once('error', reject);
-      }),
-    ),
-  ).then((n) => n.reduce((a, b) => a + b, 0));
-}
-
-test('a flood of ~200,000 datagrams/s from another address: memory stays bounded, the sender keeps playing without a gap', { timeout: 90_000 }, async (t) => {
-  requireProgram('ss');
-  const procs = new Procs();
-  const dir = makeWorkDir('play-flood');
-  let ok = false;
-  try {
-    const p = port();
-    const sdp = join(dir, 's.sdp');
-    const out = join(dir, 'out.wav');
-    await writeSdp(procs, config('opus-stereo'), MAIN_HZ, [`127.0.0.1:${p}`], sdp);
-    const play = await startPlay(procs, [sdp, '--out', out, '--json', '--until-bye', '--duration', '20'], p);
-    const sender = procs.start(senderArgv(config('opus-stereo'), MAIN_HZ, [`127.0.0.1:${p}`], join(dir, 'a.sdp'), 8));
-    await sleep(2000);
-    const before = rssMb(play.pid);
-    const FLOOD_S = 4;
-    const t0 = Date.now();
-    const sent = await flood('127.0.0.2', p, 200_000, FLOOD_S, 2);
-    const rate = sent / ((Date.now() - t0) / 1000);
-    const during = rssMb(play.pid);
-    const stop = await playFinished(play, 25_000);
-    assert.equal((await sender.waitExit(10_000))?.code, 0, sender.describe());
-    const ctx = `flood ${sent} datagrams (${Math.round(rate)}/s); RSS ${before.toFixed(1)} MB before, ${during.toFixed(1)} MB after; stop: ${JSON.stringify({ dropped: stop.dropped, others: stop.others.length, flood: stop.flood, player: stop.player })}`;
-    // the generator must really have flooded for the test to mean anything
-    // (200,000/s asked; on a 2-CPU machine shared with other work two Node workers reach 45,000-200,000)
-    t.diagnostic(ctx);
-    assert.ok(rate > 40_000, `the generator reached only ${Math.round(rate)} datagrams/s on this machine (needs > 40,000 to mean anything): ${ctx}`);
-    assert.ok(during - before < 40, `play grew by ${(during - before).toFixed(1)} MB under the flood: ${ctx}`);
-    // counted: one by one what reached play before the protection engaged (its first 100 ms at
-    // most); what the kernel refused after that, as an estimate (rate x time)
-    const counted = stop.dropped.malformed + stop.dropped.untracked + stop.others.reduce((n, o) => n + o.packets, 0);
-    assert.ok(counted >= 500, `the flood was not counted: ${ctx}`);
-    assert.ok(stop.others.length <= 32 && stop.others.every((o) => o.sender.startsWith('127.0.0.2:')), ctx);
-    assert.ok(stop.flood.episodes >= 1 && stop.flood.peakPerSec > 5000, `the flood protection never engaged: ${ctx}`);
-    assert.ok(counted + stop.flood.refusedEstimate > sent / 4 && counted + stop.flood.refusedEstimate < sent * 4, `counted ${counted} + refused (estimate) ${stop.flood.refusedEstimate} vs ${sent} sent: ${ctx}`);
-    const check = checkPlayedWav(out, { hz: MAIN_HZ, channels: 2, toneSeconds: 8, durationTolerance: 0.04, maxGapMs: 20 });
-    assert.deepEqual(check.failures, [], `${JSON.stringify(check.gaps)}; ${ctx}\n${play.describe()}`);
-    const concealed = stop.player.concealedMs.plc + stop.player.concealedMs.fade;
-    assert.ok(concealed < 100, `concealed ${concealed.toFixed(1)} ms: ${ctx}`);
-    assert.ok(stop.stream && stop.stream.lostPct < 1, `the sender's packets were lost under the flood: ${ctx}`);
     ok = true;
   } finally {
     await procs.cleanup();

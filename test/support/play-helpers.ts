@@ -49,7 +49,7 @@ export interface PlayStatusJson {
   dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number; untracked: number };
   filteredFrom: Record<string, number>;
   beforeOutput: number;
-  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number };
+  flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number; drained: number };
 }
 
 /** The `start` event. */
