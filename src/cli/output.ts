@@ -43,6 +43,7 @@ export function renderStart(info: SendStartInfo): string {
     lines.push('  SDP       (not written: add --sdp stream.sdp; VLC, ffmpeg and PulseAudio need it for anything but PT 10/11)');
   }
   if (info.announce) lines.push(`  announce  SAP to ${info.announce.targets.join(', ')} every ~${Math.round(info.announce.intervalSec)} s (listeners: rtpcast list; rtpcast play --sap "${info.description.name}")`);
+  if (info.sync) lines.push(`  sync      time-sync service on UDP ${info.sync} (several rooms in step: rtpcast play --sync)`);
   lines.push('  play it with:');
   const shown = info.sdps.slice(0, 3);
   for (const s of shown) {

@@ -7,6 +7,7 @@ import { runSend, type SendRequest, type SourceRequest } from '../session/send';
 import { parseSourceSpec } from '../session/capture';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
+import { SYNC_PORT } from '../sync/protocol';
 
 interface SendFlags {
   source?: string;
@@ -39,6 +40,9 @@ interface SendFlags {
   duration?: number;
   quiet?: boolean;
   json?: boolean;
+  sync?: boolean;
+  syncPort?: number;
+  syncBind?: string;
 }
 
 const EXAMPLES = `
@@ -99,6 +103,9 @@ export function sendCommand(): Command {
     .option('--announce', 'announce the SDP on the LAN with SAP (RFC 2974) every ~5 s, and withdraw it on exit: VLC, PulseAudio, PipeWire and rtpcast list/play --sap find the stream without a file')
     .addOption(new Option('--announce-group <addr[:port]>', 'where to announce (repeat for several; default 224.2.127.254 for VLC and 224.0.0.56 for PulseAudio/PipeWire, port 9875); a listener\'s own address works where multicast does not').argParser(collect))
     .addOption(new Option('--announce-ttl <hops>', 'multicast TTL of the announcements (default: --ttl)').argParser(intArg('--announce-ttl', 0, 255)))
+    .addOption(new Option('--sync-port <port>', `UDP port of the time-sync service that rtpcast play --sync asks for this sender's clock (default ${SYNC_PORT}; a busy default port only warns)`).argParser(intArg('--sync-port', 1, 65535)))
+    .option('--sync-bind <address>', 'local address the time-sync service listens on (default: all IPv4 interfaces; :: for IPv6)')
+    .option('--no-sync', 'no time-sync service (players cannot then use play --sync with this sender)')
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
@@ -132,6 +139,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
   if ((f.announceGroup || f.announceTtl !== undefined) && !f.announce) throw usageError('--announce-group/--announce-ttl go with --announce', 'add --announce');
   if (f.json && f.sdp === '-') throw usageError('--sdp - and --json both want stdout', 'write the SDP to a file: --sdp stream.sdp');
   if (f.srtpKey !== undefined && !f.srtp) throw usageError('--srtp-key goes with --srtp', 'add --srtp');
+  if (f.sync === false && (f.syncPort !== undefined || f.syncBind !== undefined)) throw usageError('--sync-port/--sync-bind configure the time-sync service that --no-sync turns off', 'give one or the other');
   if (f.srtp && f.announce) throw usageError('--announce would broadcast the SRTP key (it is in the SDP) to the whole LAN', 'drop --announce and copy the SDP over ssh (docs/SECURITY.md)');
   // Announced L16 gets payload type 127 unless static (44.1 kHz) or given: PulseAudio's module-rtp-recv
   // (GStreamer RTP backend, PulseAudio 15+) receives dynamic L16 only as 127, PipeWire's default too.
@@ -146,6 +154,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
     durationSec: f.duration,
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
     announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
+    ...(f.sync === false ? {} : { sync: { port: f.syncPort ?? SYNC_PORT, host: f.syncBind, required: f.syncPort !== undefined || f.syncBind !== undefined } }),
   };
 }
 

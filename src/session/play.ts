@@ -14,6 +14,8 @@ import type { AudioSink } from '../audio/sinks/sink';
 import { masterKeyFrom, SRTP_SUITE } from '../rtp/srtp';
 import { srtpKeyOfSdp } from '../sdp/crypto';
 import { SrtpReceiveFilter, type SrtpReceiveStats } from '../transport/srtp';
+import type { Clock } from '../rtp/clock';
+import type { SyncStatus } from '../sync/sync-play';
 
 /** What to receive: everything a receiver needs, from an SDP or from flags. */
 export interface ReceiveSpec {
@@ -47,6 +49,28 @@ export interface PlayRequest {
   latencyMs?: number;
   durationSec?: number;
   untilBye?: boolean;
+  /** the play clock (default: the monotonic clock); play --clock-offset-ms/--clock-drift-ppm skew it for measurements */
+  clock?: Clock;
+  /** an extension that sees the stream and takes over the output's reads (play --sync) */
+  tap?: PlayTap;
+}
+
+/**
+ * What an extension of play (play --sync: src/sync/sync-play.ts) is told, and how it can take
+ * over the output: `read` replaces player.read, knowing when the block's first frame leaves.
+ */
+export interface PlayTap {
+  /** a player was made for the stream */
+  onPlayer?(p: Player, spec: ReceiveSpec): void;
+  /** the sender being played: the first one, and every change */
+  onSender?(address: string, ssrc: number): void;
+  /** an RTCP packet on the RTCP port (decrypted) */
+  onRtcp?(msg: Buffer, nowNs: bigint): void;
+  /** replaces player.read: `frames` for the output, the block's first frame leaving at `leaveNs` (play clock) */
+  read?(p: Player, frames: number, nowNs: bigint, leaveNs: bigint): Float32Array;
+  /** merged into the status */
+  status?(): { sync?: SyncStatus };
+  close?(): Promise<void>;
 }
 
 const STATIC: Record<number, { codec: 'l16'; clockRate: number; channels: number }> = {
@@ -131,6 +155,8 @@ export interface PlayStatus {
    * engagement times how long it lasted (an estimate of what the kernel refused).
    */
   flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number };
+  /** play --sync: the sender's clock as estimated, and how far playout is from where it should be */
+  sync?: SyncStatus;
 }
 
 /** senders and addresses tracked one by one (the rest are counted together): bounds memory under a flood of spoofed sources */
@@ -183,7 +209,8 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   const bindSpec = 'pending' in spec ? { family: 4 as const, multicast: false, address: r.bind, sourceFilter: r.source } : spec;
   const { sock, bound } = await bindRtp(port, bindSpec, hooks);
   const rtcpSock = await bindRtcp(port + 1, bindSpec, bound).catch(() => undefined);
-  const clock = () => process.hrtime.bigint();
+  const clock = r.clock ? () => r.clock!.nowNs() : () => process.hrtime.bigint();
+  const tap = r.tap;
   const t0 = clock();
   let player: Player | undefined;
   let decoder: AudioDecoder | undefined;
@@ -229,12 +256,14 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       seconds: flood.seconds + (flood.active ? Number(clock() - floodSince) / 1e9 : 0),
       refusedEstimate: Math.round(flood.refusedEstimate + (flood.active ? (floodRate * Number(clock() - floodSince)) / 1e9 : 0)),
     },
+    ...tap?.status?.(),
   });
 
   const makePlayer = (s: ReceiveSpec) => {
     decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
     player = new Player(decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: r.latencyMs });
     stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+    tap?.onPlayer?.(player, s);
   };
 
   const start = async (s: ReceiveSpec) => {
@@ -244,9 +273,16 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     sink.onError((e) => rejectDone(e));
     const p = player!;
     const silence = (frames: number) => new Float32Array(frames * s.channels);
+    /** a block for the output; its first frame leaves at `leaveNs` */
+    const read = (frames: number, now: bigint, leaveNs: bigint) => (tap?.read ? tap.read(p, frames, now, leaveNs) : p.read(frames, now));
     if (sink.clock === 'device' && sink.onPull) {
       // after stop, the device may still pull while it closes: silence, the player stays as it was
-      sink.onPull((frames) => (frozen ? silence(frames) : p.read(frames, clock())));
+      // (a pulled block leaves after what the device holds, when the sink knows it)
+      sink.onPull((frames) => {
+        if (frozen) return silence(frames);
+        const now = clock();
+        return read(frames, now, now + BigInt(Math.round((sink!.latencyMs?.() ?? 0) * 1e6)));
+      });
     }
     await sink.open({ rate: s.clockRate, channels: s.channels });
     if (stopping) return;
@@ -267,7 +303,8 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
         const now = clock();
         const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
         while (written + block <= due) {
-          sink!.write!(p.read(block, now));
+          // the block is handed to the output when its end is due
+          sink!.write!(read(block, now, st + BigInt(Math.round((written + block) * rateNs))));
           written += block;
         }
         const nextNs = st + BigInt(Math.round((written + block) * rateNs));
@@ -396,7 +433,10 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       unwantedOne(now);
       return;
     }
-    if (!lock) lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+    if (!lock) {
+      lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+      tap?.onSender?.(from, pkt.ssrc);
+    }
     if (pkt.ssrc !== lock.ssrc || from !== lock.address || rinfo.port !== lock.port) {
       // the sender restarted (same address, new SSRC or port, the old one silent for 250 ms or
       // said BYE), or it is gone (silent for 2 s, or BYE) and another one is followed (unless
@@ -407,6 +447,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       if (restarted || gone) {
         hooks.onWarning?.(`the sender changed (${lock.address}:${lock.port} SSRC ${hex(lock.ssrc)} -> ${from}:${rinfo.port} SSRC ${hex(pkt.ssrc)}): following it`);
         lock = { raw: rinfo.address, address: from, port: rinfo.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+        tap?.onSender?.(from, pkt.ssrc);
         endFlood();
         player.resync();
         stats = new RtpStreamStats(spec.clockRate, { codec: spec.codec });
@@ -445,6 +486,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       sock.close();
       rtcpSock?.close();
       decoder?.close();
+      void tap?.close?.();
       throw e;
     });
   }
@@ -455,6 +497,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       if (!plain) return;
       msg = plain;
     }
+    tap?.onRtcp?.(msg, clock());
     const s = rtcpSummary(msg);
     if (lock && s.byeSsrcs.includes(lock.ssrc)) {
       lock.bye = true;
@@ -485,6 +528,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     rtcpSock?.close();
     await sink?.close();
     decoder?.close();
+    await tap?.close?.();
   }
   return final;
 }

@@ -7,7 +7,7 @@ import { FfmpegFileSource } from '../audio/sources/ffmpeg-file';
 import { WavFileSource } from '../audio/sources/wav-file';
 import { createEncoder } from '../codec/encoder';
 import { ExitCode, RtpcastError, usageError } from '../errors';
-import { monotonicClock, systemWallClock } from '../rtp/clock';
+import { monotonicClock } from '../rtp/clock';
 import { PreciseSleeper } from '../rtp/pacer';
 import { randomStartState, type RtpStartState } from '../rtp/packetizer';
 import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
@@ -22,6 +22,8 @@ import { masterKeyFrom } from '../rtp/srtp';
 import { cryptoAttributeValue, generateSrtpKey, srtpNotice, srtpReceiverCommands } from '../sdp/crypto';
 import { writeFileAtomic } from '../util/atomic-write';
 import { openCapture, soundServerAvailable, type CaptureRequest, type OpenedCapture } from './capture';
+import { SenderClock } from '../sync/sender-clock';
+import { SyncServer } from '../sync/server';
 
 export type SourceRequest =
   | { kind: 'tone'; hz: number; dbfs: number }
@@ -47,6 +49,12 @@ export interface SendRequest {
   start?: RtpStartState;
   /** SRTP (AES_CM_128_HMAC_SHA1_80): the 30-octet master key and salt, generated when not given */
   srtp?: { key?: Buffer };
+  /**
+   * the time-sync service for play --sync (src/sync/server.ts), on UDP `port` of `host` (default
+   * all IPv4 interfaces). `required`: a port that cannot be bound is an error (the user chose
+   * it); else a warning and the stream goes on without it.
+   */
+  sync?: { port: number; host?: string; required?: boolean };
 }
 
 export interface SdpOutput {
@@ -71,6 +79,8 @@ export interface SendStartInfo {
   srtp?: boolean;
   /** where the SDP is announced with SAP, and how often */
   announce?: { targets: string[]; intervalSec: number };
+  /** where the time-sync service answers (play --sync) */
+  sync?: string;
 }
 
 export interface SendHooks {
@@ -131,7 +141,23 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   const { source, capture } = await makeSource(req.source, streamFormat, notes);
   let transport: UdpTransport | undefined;
   let announcer: SapAnnouncer | undefined;
+  let syncServer: SyncServer | undefined;
+  // one clock for the RTCP sender reports and the time-sync service: a receiver that learns it
+  // from the service reads the reports' NTP timestamps on it directly
+  const senderClock = new SenderClock(monotonicClock);
+  const syncWarnings: string[] = [];
   try {
+    if (req.sync) {
+      const host = req.sync.host ?? '0.0.0.0';
+      try {
+        syncServer = await SyncServer.open(senderClock, req.sync.port, host);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EADDRINUSE' ? 'another program (another rtpcast send?) uses it' : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine` : (e as Error).message;
+        if (req.sync.required) throw new RtpcastError(`cannot start the time-sync service on UDP ${host}:${req.sync.port}: ${why}`, ExitCode.network, `choose another port with --sync-port (players then use play --sync HOST:PORT), or --no-sync`);
+        syncWarnings.push(`the time-sync service is off: UDP port ${req.sync.port} (${host}): ${why}. play --sync cannot follow this sender; choose a free port with --sync-port PORT (then play --sync HOST:PORT)`);
+      }
+    }
     capture?.onNotice((m) => hooks.onWarning?.(m));
     const sourceFormat = await source.open();
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
@@ -171,7 +197,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       encoder: createEncoder(description),
       transport: wire,
       clock: monotonicClock,
-      wall: systemWallClock,
+      wall: senderClock,
       // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
       sleeper: new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
       start,
@@ -191,7 +217,9 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       sdps,
       ...(srtpKey ? { srtp: true } : {}),
       announce: announcer?.describe(),
+      ...(syncServer ? { sync: `${syncServer.address}:${syncServer.port}` } : {}),
     });
+    for (const w of syncWarnings) hooks.onWarning?.(w);
     if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
     announcer?.start();
     const onAbort = () => void sender.stop('stopped');
@@ -202,6 +230,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   } finally {
     // Before anything else can fail: listeners drop the stream at once instead of timing out.
     await announcer?.stop();
+    await syncServer?.close();
     await source.close();
     await capture?.cleanup();
     await transport?.close();

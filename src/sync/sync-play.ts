@@ -1,0 +1,120 @@
+import type { Clock } from '../rtp/clock';
+import type { Player } from '../player/player';
+import type { PlayTap, ReceiveSpec } from '../session/play';
+import { SyncClient } from './client';
+import { SyncController } from './controller';
+import { RtpTimeline, senderReports } from './playout';
+import { SYNC_PORT } from './protocol';
+import { TimelineWriter } from './timeline';
+
+export interface SyncPlayOptions {
+  /** the sender's time-sync service; host undefined: the address the stream comes from */
+  host?: string;
+  port?: number;
+  /** sender time to output, ms */
+  latencyMs: number;
+  /** the play clock (also the one the exchanges are timed with) */
+  clock: Clock;
+  /** play clock -> true monotonic time, for the timeline (identity unless the clock is skewed on purpose) */
+  toTrue?: (localNs: bigint) => bigint;
+  timelineOut?: string;
+  onWarning?(m: string): void;
+}
+
+export interface SyncStatus {
+  server?: string;
+  state: string;
+  exchanges: number;
+  /** sender clock minus ours, ms */
+  offsetMs?: number;
+  driftPpm?: number;
+  minRttUs?: number;
+  /** playout minus where it should be, us */
+  errorUs: number;
+  jumps: number;
+  silentBlocks: number;
+  senderReports: number;
+}
+
+/** How play --sync plugs into runPlay (a PlayTap): see docs/SYNC.md. */
+export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): SyncStatus } {
+  let client: SyncClient | undefined;
+  let opening: Promise<void> | undefined;
+  let controller: SyncController | undefined;
+  let timeline: RtpTimeline | undefined;
+  let ssrc: number | undefined;
+  let reports = 0;
+  let frame = 0;
+  let channels = 2;
+  let warnTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const writer = o.timelineOut ? new TimelineWriter(o.timelineOut) : undefined;
+  const clockMap = {
+    toSender: (ns: bigint) => client?.estimator.toSender(ns),
+    estimate: () => client?.estimator.estimate(),
+  };
+  const startClient = (address: string) => {
+    const host = o.host ?? address;
+    const port = o.port ?? SYNC_PORT;
+    opening = SyncClient.open(host, port, o.clock)
+      .then((c) => {
+        if (closed) return c.close();
+        client = c;
+        c.start();
+        warnTimer = setTimeout(() => {
+          if (c.stats.replies === 0) o.onWarning?.(`no answer from the time-sync service at ${host}:${port} after 3 s: playing silence until it answers (is the sender rtpcast send, with its service on that port: --sync-port? a firewall on UDP ${port}?)`);
+        }, 3000);
+      })
+      .catch((e: Error) => o.onWarning?.(`cannot reach the time-sync service at ${host}:${port}: ${e.message}`));
+  };
+  const tap = {
+    onPlayer(_p: Player, spec: ReceiveSpec) {
+      channels = spec.channels;
+      timeline = new RtpTimeline(spec.clockRate);
+      controller = new SyncController(spec.clockRate, spec.channels, o.latencyMs, clockMap, timeline);
+      writer?.setRate(spec.clockRate);
+    },
+    onSender(address: string, s: number) {
+      ssrc = s;
+      if (!opening) startClient(address);
+    },
+    onRtcp(msg: Buffer) {
+      for (const sr of senderReports(msg)) {
+        if (ssrc !== undefined && sr.ssrc !== ssrc) continue;
+        timeline?.update(sr);
+        reports++;
+      }
+    },
+    read(p: Player, frames: number, _nowNs: bigint, leaveNs: bigint): Float32Array {
+      const b = controller ? controller.block(p, frames, leaveNs) : { pcm: new Float32Array(frames * channels), firstTs: undefined };
+      writer?.add(frame, o.toTrue ? o.toTrue(leaveNs) : leaveNs, b.firstTs);
+      frame += frames;
+      return b.pcm;
+    },
+    syncStatus(): SyncStatus {
+      const e = client?.estimator.estimate();
+      const st = controller?.stats;
+      return {
+        server: client ? `${client.host}:${client.port}` : undefined,
+        state: st?.state ?? 'waiting',
+        exchanges: client?.stats.replies ?? 0,
+        ...(e ? { offsetMs: Number(e.offsetNs) / 1e6, driftPpm: Math.round(e.drift * 1e7) / 10, minRttUs: Math.round(e.minRttNs / 1000) } : {}),
+        errorUs: Math.round(st?.errorUs ?? 0),
+        jumps: st?.jumps ?? 0,
+        silentBlocks: st?.silentBlocks ?? 0,
+        senderReports: reports,
+      };
+    },
+    status(): { sync: SyncStatus } {
+      return { sync: tap.syncStatus() };
+    },
+    async close() {
+      closed = true;
+      if (warnTimer) clearTimeout(warnTimer);
+      await opening;
+      await client?.close();
+      await writer?.close();
+    },
+  };
+  return tap;
+}
