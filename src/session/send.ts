@@ -202,6 +202,9 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       sleeper: new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
       start,
       durationSec: req.durationSec,
+      // players joining with --sync need a report to place the stream on the sender's clock:
+      // one a second (RFC 3550 6.2's reduced minimum for a stream of this bandwidth is smaller)
+      ...(syncServer ? { rtcpIntervalSec: 1 } : {}),
     });
     transport.onWarning((w) => hooks.onWarning?.(w.message));
     sender.on('warning', (m: string) => hooks.onWarning?.(m));

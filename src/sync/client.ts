@@ -50,7 +50,7 @@ export class SyncClient {
     readonly port: number,
     o: SyncClientOptions,
   ) {
-    this.o = { fastIntervalMs: o.fastIntervalMs ?? 50, fastSec: o.fastSec ?? 4, slowIntervalMs: o.slowIntervalMs ?? 250 };
+    this.o = { fastIntervalMs: o.fastIntervalMs ?? 50, fastSec: o.fastSec ?? 4, slowIntervalMs: o.slowIntervalMs ?? 100 };
     sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
     sock.on('error', () => {
       /* ICMP unreachable and the like: the request counts as unanswered */

@@ -9,7 +9,10 @@
  * So the exchanges that came back fastest are the truthful ones: a delayed leg (a busy CPU, a
  * queue, Wi-Fi) makes rtt large and the offset wrong. The estimate:
  *  1. keeps the exchanges of the last `windowSec` (a drifting clock makes old ones stale);
- *  2. keeps only the fastest `keepFraction` of them (at least `minKept`), by rtt;
+ *  2. cuts them into buckets of `bucketSec` of our time and keeps the fastest exchange of each
+ *     (by rtt): one truthful point per bucket, spread evenly over the window (picking the
+ *     fastest of the whole window would cluster the points in one quiet moment, and a line
+ *     through a cluster has a wild slope);
  *  3. fits offset = a + b (t - tm) by least squares, drops the points whose residual is beyond
  *     3 x their median absolute residual (at least 5 us), and fits again: a = offset at tm,
  *     b = drift (ns of offset per ns of our time: 100 ppm = 1e-4);
@@ -20,8 +23,7 @@
  */
 export interface EstimatorOptions {
   windowSec?: number;
-  keepFraction?: number;
-  minKept?: number;
+  bucketSec?: number;
   minSpanSec?: number;
 }
 
@@ -57,7 +59,7 @@ export class ClockEstimator {
   private readonly o: Required<EstimatorOptions>;
 
   constructor(o: EstimatorOptions = {}) {
-    this.o = { windowSec: o.windowSec ?? 120, keepFraction: o.keepFraction ?? 0.3, minKept: o.minKept ?? 4, minSpanSec: o.minSpanSec ?? 2 };
+    this.o = { windowSec: o.windowSec ?? 120, bucketSec: o.bucketSec ?? 0.5, minSpanSec: o.minSpanSec ?? 2 };
   }
 
   get count(): number {
@@ -103,9 +105,16 @@ export class ClockEstimator {
 
   private fit(): ClockEstimate {
     const all = this.samples;
-    const byRtt = [...all].sort((p, q) => p.rttNs - q.rttNs);
-    const keep = Math.min(all.length, Math.max(this.o.minKept, Math.ceil(all.length * this.o.keepFraction)));
-    let pts = byRtt.slice(0, keep);
+    const bucketNs = BigInt(Math.round(this.o.bucketSec * 1e9));
+    const best = new Map<bigint, SyncSample>();
+    let minRtt = Infinity;
+    for (const p of all) {
+      const k = p.localNs / bucketNs;
+      const b = best.get(k);
+      if (!b || p.rttNs < b.rttNs) best.set(k, p);
+      if (p.rttNs < minRtt) minRtt = p.rttNs;
+    }
+    let pts = [...best.values()];
     const t0 = pts.reduce((m, p) => (p.localNs < m ? p.localNs : m), pts[0].localNs);
     const t1 = pts.reduce((m, p) => (p.localNs > m ? p.localNs : m), pts[0].localNs);
     const spanSec = Number(t1 - t0) / 1e9;
@@ -131,7 +140,7 @@ export class ClockEstimator {
       drift: line.b,
       used: pts.length,
       inWindow: all.length,
-      minRttNs: byRtt[0].rttNs,
+      minRttNs: minRtt,
       residualNs: rms,
     };
   }

@@ -21,6 +21,10 @@ export class SenderClock implements WallClock {
   unixNs(): bigint {
     return this.unixAnchorNs + (this.mono.nowNs() - this.monoAnchor);
   }
+  /** what another thread needs to read the same clock: unixNs = unixAnchorNs + (monotonic - monoAnchor) */
+  anchors(): { monoAnchor: bigint; unixAnchorNs: bigint } {
+    return { monoAnchor: this.monoAnchor, unixAnchorNs: this.unixAnchorNs };
+  }
   unixSeconds(): number {
     return Number(this.unixNs()) / 1e9;
   }
