@@ -31,18 +31,20 @@ interface Args {
   port: number;
   doc: boolean;
   docPath: string;
+  keep: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 600, port: 31200, doc: true, docPath: resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md') };
+  const a: Args = { seconds: 600, port: 31200, doc: true, docPath: resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--seconds') a.seconds = Number(argv[++i]);
     else if (k === '--port') a.port = Number(argv[++i]);
     else if (k === '--no-docs') a.doc = false;
+    else if (k === '--keep') a.keep = true;
     else if (k === '--docs') a.docPath = resolve(argv[++i]);
     else if (k === '--help' || k === '-h') {
-      console.log('usage: bench-sync [--seconds N (600)] [--port BASE (31200: uses BASE, BASE+10, BASE+99)] [--no-docs] [--docs FILE]');
+      console.log('usage: bench-sync [--seconds N (600)] [--port BASE (31200: uses BASE, BASE+10, BASE+99)] [--no-docs] [--docs FILE] [--keep (the timelines)]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
@@ -61,9 +63,10 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const started = new Date();
   let players: PlayerResult[];
+  let senderWarnings: string[];
   try {
     console.log(`bench-sync: ${a.seconds} s, two players (+50 ms/+100 ppm, -50 ms/-100 ppm) ...`);
-    players = await runSyncExperiment(procs, { dir, seconds: a.seconds, basePort: a.port, players: [{ offsetMs: 50, driftPpm: 100 }, { offsetMs: -50, driftPpm: -100 }] });
+    ({ players, senderWarnings } = await runSyncExperiment(procs, { dir, seconds: a.seconds, basePort: a.port, players: [{ offsetMs: 50, driftPpm: 100 }, { offsetMs: -50, driftPpm: -100 }] }));
   } finally {
     await procs.cleanup();
   }
@@ -104,6 +107,7 @@ async function main(): Promise<void> {
     ['every block within 1 ms from', `${within1ms.toFixed(2)} s after the first audio`],
     ['clocks as estimated: B minus A at the end (ms); drift to the sender, A / B (ppm)', `${(ys[1].offsetMs! - ys[0].offsetMs!).toFixed(3)} ms (injected: 100 + 0.2 ms per second run); ${ys[0].driftPpm} / ${ys[1].driftPpm} ppm (injected ${-players[0].clock.driftPpm} / ${-players[1].clock.driftPpm})`],
     ['jumps (A / B)', ys.map((y) => y.jumps).join(' / ')],
+    ['sender hiccups (fell > 200 ms behind) / other sender warnings', `${senderWarnings.filter((w) => /fell more than 200 ms behind/.test(w)).length} / ${senderWarnings.filter((w) => !/fell more than 200 ms behind/.test(w)).length}`],
     ['exchanges (A / B)', ys.map((y) => y.exchanges).join(' / ')],
     ['concealed ms, underruns (A / B)', players.map((p) => `${(pstat(p).concealedMs.plc + pstat(p).concealedMs.fade).toFixed(0)}, ${pstat(p).underruns}`).join(' / ')],
   ];
@@ -142,7 +146,8 @@ async function main(): Promise<void> {
     writeFileAtomic(a.docPath, replaceSection(doc, START, END, md));
     console.log(`\nwrote the bench-sync section of ${a.docPath}`);
   }
-  removeWorkDir(dir);
+  if (a.keep) console.log(`timelines kept in ${dir}`);
+  else removeWorkDir(dir);
 }
 
 main().catch((e) => {

@@ -16,8 +16,13 @@ export interface SenderClockMap {
 }
 
 export const STEER = {
-  /** beyond this error playout jumps (a splice); within it, it is steered by resampling */
-  jumpMs: 10,
+  /**
+   * beyond this error playout jumps (a splice); within it, it is steered by resampling. Small:
+   * after an underrun (the sender or the network hiccuped) the player is behind by what it
+   * concealed, and steering 5 ms away at 1000 ppm would take 5 s, during which players that
+   * underran differently are apart; the estimator's own noise is tens of us.
+   */
+  jumpMs: 2,
   /** the error is corrected with this time constant (s) ... */
   tauSec: 1,
   /** ... by at most this much resampling on top of the clock drift (1000 ppm = 1.7 cents) */
@@ -47,7 +52,7 @@ export interface SteeredBlock {
  *   sender time  = estimator.toSender(leave)                      (clock offset and drift)
  *   target ts    = the timestamp sampled at sender time - latency  (RTCP sender report)
  *   error        = player.position() - target ts
- * A large error (start, a gap, the sender restarting) is jumped over; a small one is steered
+ * An error beyond STEER.jumpMs (start, a gap, the sender restarting) is jumped over; a small one is steered
  * away by resampling at (1 + drift) x (1 - error / (rate x tau)), the player's own variable
  * resampler doing the work, so the correction is inaudible. Pure: times are passed in.
  */

@@ -48,6 +48,7 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
   let channels = 2;
   let warnTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  let lateBlocks = 0;
   const writer = o.timelineOut ? new TimelineWriter(o.timelineOut) : undefined;
   const clockMap = {
     toSender: (ns: bigint) => client?.estimator.toSender(ns),
@@ -87,6 +88,11 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
     },
     read(p: Player, frames: number, _nowNs: bigint, leaveNs: bigint): Float32Array {
       const b = controller ? controller.block(p, frames, leaveNs) : { pcm: new Float32Array(frames * channels), firstTs: undefined };
+      if (controller?.stats.state === 'late') {
+        // the audio due has not arrived: the path is slower than --latency allows (said once per episode, after a second)
+        lateBlocks++;
+        if (lateBlocks === 100) o.onWarning?.(`the audio due now has not arrived: the sender's packets take longer than --latency ${o.latencyMs} ms (network, sender's buffering, or the sender's clock far off): playing silence; raise --latency (every player of this sender should use the same)`);
+      } else lateBlocks = 0;
       writer?.add(frame, o.toTrue ? o.toTrue(leaveNs) : leaveNs, b.firstTs);
       frame += frames;
       return b.pcm;

@@ -31,10 +31,11 @@ after(async () => {
 });
 
 test(`two play --sync players, clocks +50 ms/+100 ppm and -50 ms/-100 ppm: the same sample leaves both within 1 ms after ${SETTLE_SEC} s (${SECONDS} s)`, { timeout: (SECONDS + 60) * 1000 }, async () => {
-  const [a, b] = await runSyncExperiment(procs, {
+  const run = await runSyncExperiment(procs, {
     dir, seconds: SECONDS, basePort: BASE_PORT, wav: true,
     players: [{ offsetMs: 50, driftPpm: 100 }, { offsetMs: -50, driftPpm: -100 }],
   });
+  const [a, b] = run.players;
   // the injected clocks are what the players measured (sender minus player: -50 ms and +50 ms apart, drifts -100 and +100 ppm)
   const ya = a.stop.sync!;
   const yb = b.stop.sync!;

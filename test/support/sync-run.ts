@@ -48,7 +48,13 @@ export function writeNoiseWav(path: string, seconds: number, seed = 7): void {
   writeFileSync(path, encodeWavS16(x, 48000, 2));
 }
 
-export async function runSyncExperiment(procs: Procs, o: SyncRunOptions): Promise<PlayerResult[]> {
+export interface SyncRun {
+  players: PlayerResult[];
+  /** the sender's warnings (a hiccup: "fell more than 200 ms behind") */
+  senderWarnings: string[];
+}
+
+export async function runSyncExperiment(procs: Procs, o: SyncRunOptions): Promise<SyncRun> {
   const syncPort = o.basePort + 99;
   const ports = o.players.map((_, i) => o.basePort + 10 * i);
   for (const p of [...ports, syncPort]) assertUdpPortFree(p);
@@ -80,7 +86,8 @@ export async function runSyncExperiment(procs: Procs, o: SyncRunOptions): Promis
     results.push({ clock: c, timeline: t.entries, rate: t.rate, stop, wavPath: wav, proc: p });
   }
   await send.stop('SIGINT', 5000);
-  return results;
+  const senderWarnings = send.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; message?: string }).filter((e) => e.event === 'warning').map((e) => e.message!);
+  return { players: results, senderWarnings };
 }
 
 /** skew between two players (a minus b, us) for every block of a played after `fromSec` of a's first audio */
