@@ -12,7 +12,8 @@
  *  2. cuts them into buckets of `bucketSec` of our time and keeps the fastest exchange of each
  *     (by rtt): one truthful point per bucket, spread evenly over the window (picking the
  *     fastest of the whole window would cluster the points in one quiet moment, and a line
- *     through a cluster has a wild slope);
+ *     through a cluster has a wild slope); a bucket whose fastest exchange took more than twice
+ *     the median of those (+ 0.2 ms) is dropped: everything in it was held up (a stall);
  *  3. fits offset = a + b (t - tm) by least squares, drops the points whose residual is beyond
  *     3 x their median absolute residual (at least 5 us), and fits again: a = offset at tm,
  *     b = drift (ns of offset per ns of our time: 100 ppm = 1e-4);
@@ -114,7 +115,11 @@ export class ClockEstimator {
       if (!b || p.rttNs < b.rttNs) best.set(k, p);
       if (p.rttNs < minRtt) minRtt = p.rttNs;
     }
-    let pts = [...best.values()];
+    // a bucket whose fastest exchange was still slow (the sender or we were stalled all through
+    // it: the requests queued, one leg took up to the whole stall) is no evidence at all
+    const rtts = [...best.values()].map((p) => p.rttNs);
+    const gate = 2 * median(rtts) + 200_000;
+    let pts = [...best.values()].filter((p) => p.rttNs <= gate);
     const t0 = pts.reduce((m, p) => (p.localNs < m ? p.localNs : m), pts[0].localNs);
     const t1 = pts.reduce((m, p) => (p.localNs > m ? p.localNs : m), pts[0].localNs);
     const spanSec = Number(t1 - t0) / 1e9;

@@ -61,6 +61,22 @@ test('delay spikes on one leg (a busy event loop) are filtered out: the fastest 
   assert.ok(Math.abs(s.e.estimate()!.drift - s.truthDrift) * 1e6 < 5);
 });
 
+test('a stall of 1.5 s (every request queued meanwhile, answered at once after it) leaves no trace', () => {
+  const e = new ClockEstimator();
+  const senderEpoch = 1_790_000_000_000_000_000n;
+  const local = (t: number) => BigInt(Math.round(7e12 + 50e6 + t * (1 + 100e-6)));
+  for (let t = 0; t < 60e9; t += 100e6) {
+    // between 30 and 31.5 s the sender process was stopped: a request sent at t waited until 31.5 s
+    const stalled = t >= 30e9 && t < 31.5e9;
+    const t1 = stalled ? 31.5e9 + (t - 30e9) / 1000 : t + 60e3;
+    e.add(local(t), senderEpoch + BigInt(Math.round(t1)), senderEpoch + BigInt(Math.round(t1 + 5e3)), local(t1 + 65e3));
+    if (t >= 31.5e9 && t < 40e9) {
+      const err = Number(e.toSender(local(t))! - (senderEpoch + BigInt(t))) / 1000;
+      assert.ok(Math.abs(err) < 5, `${(t / 1e9).toFixed(1)} s, just after the stall: off by ${err.toFixed(1)} us`);
+    }
+  }
+});
+
 test('impossible exchanges (negative round trip: a forged or mangled reply) are refused and counted', () => {
   const e = new ClockEstimator();
   assert.equal(e.add(1000n, 5000n, 9000n, 2000n), false); // server held it 4 us, round trip 1 us
