@@ -86,7 +86,9 @@ export class SyncController {
     }
     let pos = p.position();
     const jump = (this.clockRate * STEER.jumpMs) / 1000;
-    if (pos === undefined || Math.abs(pos - target) > jump) {
+    // after silence (waiting, early, late) playout resumes exactly at the target: the position
+    // it stopped at may happen to be near the target again, but never exactly on it
+    if (pos === undefined || this.stats.state !== 'locked' || Math.abs(pos - target) > jump) {
       const span = p.bufferedSpan();
       if (!span || target < span.first) {
         this.stats.state = 'early';

@@ -14,7 +14,8 @@
  *     fastest of the whole window would cluster the points in one quiet moment, and a line
  *     through a cluster has a wild slope); a bucket whose fastest exchange took more than twice
  *     the median of those (+ 0.2 ms) is dropped: everything in it was held up (a stall);
- *  3. fits offset = a + b (t - tm) by least squares, drops the points whose residual is beyond
+ *  3. fits offset = a + b (t - tm) by least squares, each point weighted by
+ *     1 / (its rtt - the window's fastest + 50 us)^2 (a slower exchange may be more wrong), drops the points whose residual is beyond
  *     3 x their median absolute residual (at least 5 us), and fits again: a = offset at tm,
  *     b = drift (ns of offset per ns of our time: 100 ppm = 1e-4);
  *  4. until the kept exchanges span `minSpanSec`, the drift is not trusted: b = 0 and a = their
@@ -129,13 +130,13 @@ export class ClockEstimator {
     if (spanSec < this.o.minSpanSec || pts.length < 3) {
       line = { a: median(pts.map((p) => p.y)), b: 0 };
     } else {
-      line = leastSquares(pts, x);
+      line = leastSquares(pts, x, minRtt);
       const res = pts.map((p) => Math.abs(p.y - (line.a + line.b * x(p))));
       const limit = Math.max(5000, 3 * median(res));
       const inliers = pts.filter((_, i) => res[i] <= limit);
       if (inliers.length >= 3 && inliers.length < pts.length) {
         pts = inliers;
-        line = leastSquares(pts, x);
+        line = leastSquares(pts, x, minRtt);
       }
     }
     const rms = Math.sqrt(pts.reduce((s, p) => s + (p.y - (line.a + line.b * x(p))) ** 2, 0) / pts.length);
@@ -151,23 +152,25 @@ export class ClockEstimator {
   }
 }
 
-function leastSquares(pts: SyncSample[], x: (p: SyncSample) => number): { a: number; b: number } {
-  const n = pts.length;
+function leastSquares(pts: SyncSample[], x: (p: SyncSample) => number, minRtt: number): { a: number; b: number } {
+  const w = pts.map((p) => 1 / (p.rttNs - minRtt + 50_000) ** 2);
+  let sw = 0;
   let mx = 0;
   let my = 0;
-  for (const p of pts) {
-    mx += x(p);
-    my += p.y;
-  }
-  mx /= n;
-  my /= n;
+  pts.forEach((p, i) => {
+    sw += w[i];
+    mx += w[i] * x(p);
+    my += w[i] * p.y;
+  });
+  mx /= sw;
+  my /= sw;
   let sxx = 0;
   let sxy = 0;
-  for (const p of pts) {
+  pts.forEach((p, i) => {
     const dx = x(p) - mx;
-    sxx += dx * dx;
-    sxy += dx * (p.y - my);
-  }
+    sxx += w[i] * dx * dx;
+    sxy += w[i] * dx * (p.y - my);
+  });
   const b = sxx > 0 ? sxy / sxx : 0;
   // a: the line's value at x = 0 (the newest exchange)
   return { a: my - b * mx, b };

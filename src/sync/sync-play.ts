@@ -49,6 +49,7 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
   let warnTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let lateBlocks = 0;
+  let lastJumps = 0;
   const writer = o.timelineOut ? new TimelineWriter(o.timelineOut) : undefined;
   const clockMap = {
     toSender: (ns: bigint) => client?.estimator.toSender(ns),
@@ -93,7 +94,14 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
         lateBlocks++;
         if (lateBlocks === 100) o.onWarning?.(`the audio due now has not arrived: the sender's packets take longer than --latency ${o.latencyMs} ms (network, sender's buffering, or the sender's clock far off): playing silence; raise --latency (every player of this sender should use the same)`);
       } else lateBlocks = 0;
-      writer?.add(frame, o.toTrue ? o.toTrue(leaveNs) : leaveNs, b.firstTs);
+      if (writer) {
+        const st = controller?.stats;
+        const jumped = st && st.jumps !== lastJumps;
+        lastJumps = st?.jumps ?? 0;
+        const e = client?.estimator.estimate();
+        const note = `${st?.state === 'locked' ? Math.round(st.errorUs) : st?.state ?? 'waiting'}${jumped ? ' jump' : ''}${e ? ` off=${e.offsetNs} drift=${(e.drift * 1e6).toFixed(2)}` : ''}`;
+        writer.add(frame, o.toTrue ? o.toTrue(leaveNs) : leaveNs, b.firstTs, note);
+      }
       frame += frames;
       return b.pcm;
     },

@@ -6,7 +6,8 @@ import { basename, dirname, join } from 'node:path';
  * the index of the block's first frame in the output (a WAV's sample frame), the TRUE
  * monotonic time it left (CLOCK_MONOTONIC, comparable between processes on one machine, and
  * free of --clock-offset-ms/--clock-drift-ppm), and the RTP timestamp (32-bit, fractional) of
- * the media played in that frame ("-" for silence). Two players' files compared tell how far
+ * the media played in that frame ("-" for silence), then what the controller saw (its state or
+ * error in us, "jump", the sender-clock offset estimate). Two players' files compared tell how far
  * apart the same sample left them (timelineSkew).
  * Written to a temporary file next to FILE and renamed over it when play stops.
  */
@@ -27,12 +28,12 @@ export class TimelineWriter {
   setRate(clockRate: number): void {
     this.rate = clockRate;
   }
-  add(frame: number, trueNs: bigint, rtpTs: number | undefined): void {
+  add(frame: number, trueNs: bigint, rtpTs: number | undefined, note = ''): void {
     if (!this.headed) {
       this.headed = true;
       this.lines.push(`# rtpcast timeline v1 rate=${this.rate}`);
     }
-    this.lines.push(`${frame} ${trueNs} ${rtpTs === undefined ? '-' : (((rtpTs % 2 ** 32) + 2 ** 32) % 2 ** 32).toFixed(3)}`);
+    this.lines.push(`${frame} ${trueNs} ${rtpTs === undefined ? '-' : (((rtpTs % 2 ** 32) + 2 ** 32) % 2 ** 32).toFixed(3)}${note ? ' ' + note : ''}`);
     if (this.lines.length >= 500) this.flush();
   }
   private flush(): void {
@@ -96,7 +97,8 @@ export function parseTimeline(text: string): { rate: number; entries: TimelineEn
  */
 export function timelineSkew(a: TimelineEntry[], b: TimelineEntry[], rate: number, fromNs = 0n): { atNs: bigint; skewUs: number }[] {
   const out: { atNs: bigint; skewUs: number }[] = [];
-  const bb = b.filter((e) => e.ts !== undefined);
+  // b's blocks that played, each with whether the next block of b follows it directly
+  const bb = b.map((e, i) => ({ ...e, next: b[i + 1] })).filter((e) => e.ts !== undefined);
   let j = 0;
   for (const e of a) {
     if (e.ts === undefined || e.trueNs < fromNs) continue;
@@ -105,6 +107,8 @@ export function timelineSkew(a: TimelineEntry[], b: TimelineEntry[], rate: numbe
     const p = bb[j];
     const q = bb[j + 1];
     if (!(p.ts! <= e.ts && e.ts < q.ts!)) continue;
+    // p and q must be consecutive blocks of b (not the two sides of a silence)
+    if (p.next?.frame !== q.frame) continue;
     // consecutive blocks of b, played continuously (no jump between them)
     const mediaStep = q.ts! - p.ts!;
     const frames = q.frame - p.frame;

@@ -59,5 +59,13 @@ test('timelines: parsed across a wrap; skew between two players interpolated, ju
   const c = mk(0, 2 ** 32 - 48000 - 720);
   const sc = skewSummary(timelineSkew(a.entries, c.entries, rate));
   assert.ok(Math.abs(sc.p50 - 15000) < 0.1, JSON.stringify(sc));
+  // b silent for 10 blocks and resuming 10 blocks of media later: nothing across the silence is compared
+  const gapLines = ['# rtpcast timeline v1 rate=48000'];
+  for (let k = 0; k < 100; k++) gapLines.push(`${k * 480} ${1_000_000_000_000 + k * 10_000_000} ${k >= 40 && k < 50 ? '-' : (k * 480).toFixed(3)}`);
+  const gap = parseTimeline(gapLines.join('\n'));
+  const straight = mk(0, 0);
+  const sg = timelineSkew(straight.entries, gap.entries, rate);
+  assert.ok(sg.every((x) => Math.abs(x.skewUs) < 0.01), 'no comparison across the silence');
+  assert.ok(!sg.some((x) => x.atNs >= 1_000_000_000_000n + 39n * 10_000_000n && x.atNs < 1_000_000_000_000n + 50n * 10_000_000n));
   assert.throws(() => parseTimeline('hello\n'), /not an rtpcast timeline/);
 });
