@@ -83,6 +83,13 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
     onSender(address: string, s: number) {
       ssrc = s;
       if (!opening) startClient(address);
+      else if (o.host === undefined && client && client.host !== address) {
+        // another sender (the first one is gone): its clock is another one
+        const old = client;
+        client = undefined;
+        if (warnTimer) clearTimeout(warnTimer);
+        opening = old.close().then(() => startClient(address));
+      }
     },
     onRtcp(msg: Buffer) {
       for (const sr of senderReports(msg)) {
