@@ -50,8 +50,10 @@ export function writeNoiseWav(path: string, seconds: number, seed = 7): void {
 
 export interface SyncRun {
   players: PlayerResult[];
-  /** the sender's warnings (a hiccup: "fell more than 200 ms behind") */
+  /** the sender's warnings still in the tail of its output (the first ones of a long run may be gone) */
   senderWarnings: string[];
+  /** times the sender fell more than 200 ms behind and re-anchored (its stop event's `resyncs`) */
+  senderResyncs: number;
 }
 
 export async function runSyncExperiment(procs: Procs, o: SyncRunOptions): Promise<SyncRun> {
@@ -87,7 +89,10 @@ export async function runSyncExperiment(procs: Procs, o: SyncRunOptions): Promis
   }
   await send.stop('SIGINT', 5000);
   const senderWarnings = send.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; message?: string }).filter((e) => e.event === 'warning').map((e) => e.message!);
-  return { players: results, senderWarnings };
+  const stopLine = send.stdout.split('\n').filter((l) => l.startsWith('{"event":"stop"')).pop();
+  if (!stopLine) throw new Error(`rtpcast send printed no stop event:\n${send.describe()}`);
+  const senderResyncs = (JSON.parse(stopLine) as { resyncs: number }).resyncs;
+  return { players: results, senderWarnings, senderResyncs };
 }
 
 /** skew between two players (a minus b, us) for every block of a played after `fromSec` of a's first audio */
