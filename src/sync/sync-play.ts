@@ -6,6 +6,7 @@ import { SyncController } from './controller';
 import { RtpTimeline, senderReports } from './playout';
 import { SYNC_PORT } from './protocol';
 import { TimelineWriter } from './timeline';
+import { LeaveFilter } from './leave-filter';
 
 export interface SyncPlayOptions {
   /** the sender's time-sync service; host undefined: the address the stream comes from */
@@ -53,6 +54,7 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
   let closed = false;
   let lateBlocks = 0;
   let lastJumps = 0;
+  let leave: LeaveFilter | undefined;
   const writer = o.timelineOut ? new TimelineWriter(o.timelineOut) : undefined;
   const clockMap = {
     // not before MIN_EXCHANGES: the very first exchanges (the process warming up) were measured up to 6 ms off
@@ -79,6 +81,7 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
       timeline = new RtpTimeline(spec.clockRate);
       controller = new SyncController(spec.clockRate, spec.channels, o.latencyMs, clockMap, timeline);
       writer?.setRate(spec.clockRate);
+      leave = new LeaveFilter(spec.clockRate);
     },
     onSender(address: string, s: number) {
       ssrc = s;
@@ -98,7 +101,8 @@ export function createSyncTap(o: SyncPlayOptions): PlayTap & { syncStatus(): Syn
         reports++;
       }
     },
-    read(p: Player, frames: number, _nowNs: bigint, leaveNs: bigint): Float32Array {
+    read(p: Player, frames: number, _nowNs: bigint, measuredLeaveNs: bigint): Float32Array {
+      const leaveNs = leave ? leave.next(measuredLeaveNs, frames) : measuredLeaveNs;
       const b = controller ? controller.block(p, frames, leaveNs) : { pcm: new Float32Array(frames * channels), firstTs: undefined };
       if (controller?.stats.state === 'late') {
         // the audio due has not arrived: the path is slower than --latency allows (said once per episode, after a second)
