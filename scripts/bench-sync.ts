@@ -146,7 +146,8 @@ async function main(): Promise<void> {
     writeFileAtomic(a.docPath, replaceSection(doc, START, END, md));
     console.log(`\nwrote the bench-sync section of ${a.docPath}`);
   }
-  if (a.keep) console.log(`timelines kept in ${dir}`);
+  // a block beyond 1 ms: the timelines are kept for a look at what happened (the controller's view is in them)
+  if (a.keep || sum.max >= 1000) console.log(`timelines kept in ${dir}`);
   else removeWorkDir(dir);
 }
 
