@@ -60,3 +60,12 @@ test('the default port busy (another sender on this machine): a warning, and the
     rx.close();
   }
 });
+
+test('play --timeline-out needs --sync; --sync takes host[:port] only', () => {
+  const r = run(['play', '--port', String(RTP_PORT), '--timeline-out', '/tmp/never-written.timeline', '--duration', '0.1']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--timeline-out logs what --sync plays/);
+  const bad = run(['play', '--port', String(RTP_PORT), '--sync', 'host:99999', '--duration', '0.1']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--sync host:99999: not a host or host:port/);
+});
