@@ -4,6 +4,12 @@ import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import type { PlayRequest, PlayStatus } from '../session/play';
 import { intArg, numberArg } from './parse';
 import { event, formatClock, say, type Output } from './output';
+import { usageError } from '../errors';
+import { monotonicClock } from '../rtp/clock';
+import { SkewedClock } from '../sync/test-clock';
+import { parseSyncTarget } from '../sync/client';
+import { SYNC_PORT } from '../sync/protocol';
+import { createSyncTap, type SyncStatus } from '../sync/sync-play';
 
 interface PlayFlags {
   port?: number;
@@ -22,7 +28,14 @@ interface PlayFlags {
   quiet?: boolean;
   json?: boolean;
   sap?: string | true;
+  sync?: string | true;
+  clockOffsetMs?: number;
+  clockDriftPpm?: number;
+  timelineOut?: string;
 }
+
+/** play --sync without --latency: sender time to output, ms (room for the network, a packet and an output block, with margin) */
+export const SYNC_DEFAULT_LATENCY_MS = 200;
 
 const EXAMPLES = `
 Examples:
@@ -36,6 +49,9 @@ Examples:
       only packets from 192.168.1.10, recorded to a WAV file for a minute
   rtpcast play stream.sdp --out - --json 2>events.jsonl | aplay -f S16_LE -r 48000 -c 2
       raw PCM on stdout for another program; the JSON events then go to stderr
+  rtpcast play room.sdp --sync --latency 250
+      in step with every other player of this sender (kitchen, living room...): each sample is
+      played 250 ms after the sender sent it, by the sender's clock (no NTP needed; docs/SYNC.md)
 
 Senders: play locks onto the first sender (or the one --source, or the SDP's a=source-filter,
 names) and never mixes another in; other senders are reported (a warning with their address and
@@ -66,6 +82,10 @@ export function playCommand(): Command {
     .addOption(new Option('--format <fmt>', 'raw PCM format for --out -').choices(SAMPLE_FORMATS).default('s16le'))
     .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('--until-bye', 'stop when the sender says goodbye (RTCP BYE)')
+    .option('--sync [host[:port]]', `play in step with the other --sync players of the same sender: learn the sender's clock from its time-sync service (default: the address the stream comes from, port ${SYNC_PORT}) and play each sample at its sender time + --latency (default ${SYNC_DEFAULT_LATENCY_MS} ms here)`)
+    .addOption(new Option('--clock-offset-ms <ms>', 'measurement: play on a clock this far ahead of the real one').argParser(numberArg('--clock-offset-ms', -1e6, 1e6)).hideHelp())
+    .addOption(new Option('--clock-drift-ppm <ppm>', 'measurement: play on a clock running this much fast').argParser(numberArg('--clock-drift-ppm', -1e4, 1e4)).hideHelp())
+    .addOption(new Option('--timeline-out <file>', 'measurement (--sync): log each output block\'s first RTP timestamp and the true time it left').hideHelp())
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout; with --out - (audio on stdout) on stderr instead')
     .addHelpText('after', EXAMPLES)
@@ -93,8 +113,15 @@ export function renderPlayStatus(s: PlayStatus): string {
     s.dropped.filtered ? `${s.dropped.filtered} from other addresses dropped` : '',
     s.dropped.malformed + s.dropped.untracked ? `${s.dropped.malformed + s.dropped.untracked} malformed/untracked dropped` : '',
     s.flood.active ? 'FLOOD: listening to the sender only' : s.flood.episodes ? `${s.flood.episodes} flood(s)` : '',
+    s.sync ? renderSync(s.sync) : '',
   ];
   return parts.filter(Boolean).join('  ');
+}
+
+function renderSync(y: SyncStatus): string {
+  if (y.state === 'locked') return `sync ${y.errorUs >= 0 ? '+' : ''}${y.errorUs} us (clock ${y.offsetMs! >= 0 ? '+' : ''}${y.offsetMs!.toFixed(1)} ms, ${y.driftPpm! >= 0 ? '+' : ''}${y.driftPpm} ppm)`;
+  const why = { waiting: y.exchanges ? 'waiting for a sender report' : 'waiting for the time-sync service', early: 'waiting for the audio due', late: 'audio late: raise --latency' }[y.state] ?? y.state;
+  return `sync: ${why}`;
 }
 
 async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<number> {
@@ -112,10 +139,25 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
     const m = await waitForSap(name, 10000);
     sdp = { text: m.sdp, name: `SAP announcement "${sdpName(m.sdp)}" from ${m.origin}` };
   }
+  if (f.timelineOut !== undefined && f.sync === undefined) throw usageError('--timeline-out logs what --sync plays', 'add --sync');
+  const skewed = f.clockOffsetMs !== undefined || f.clockDriftPpm !== undefined ? new SkewedClock(f.clockOffsetMs ?? 0, f.clockDriftPpm ?? 0) : undefined;
+  const clock = skewed ?? monotonicClock;
+  const latencyMs = f.latency ?? (f.sync !== undefined ? SYNC_DEFAULT_LATENCY_MS : undefined);
+  let tap: PlayRequest['tap'];
+  if (f.sync !== undefined) {
+    const target = f.sync === true ? undefined : parseSyncTarget(f.sync);
+    if (f.sync !== true && !target) throw usageError(`--sync ${f.sync}: not a host or host:port`, `e.g. --sync 192.168.1.10 or --sync 192.168.1.10:${SYNC_PORT}`);
+    tap = createSyncTap({
+      host: target?.host, port: target?.port, latencyMs: latencyMs!, clock,
+      toTrue: skewed ? (ns) => skewed.toTrue(ns) : undefined,
+      timelineOut: f.timelineOut,
+      onWarning: (m) => warn(m),
+    });
+  }
   const req: PlayRequest = {
     sdp,
     port: f.port, codec: f.codec, rate: f.rate, channels: f.channels, pt: f.pt, bind: f.bind, source: f.source,
-    latencyMs: f.latency, durationSec: f.duration, untilBye: f.untilBye,
+    latencyMs, durationSec: f.duration, untilBye: f.untilBye, clock, tap,
   };
   const abort = new AbortController();
   let interrupts = 0;
@@ -126,6 +168,11 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let shown = false;
+  function warn(m: string): void {
+    event(o, 'warning', { message: m });
+    if (!o.json && !o.quiet) o.err.write(`${shown ? '\n' : ''}warning: ${m}\n`);
+    shown = false;
+  }
   const final = await runPlay(
     req,
     (format) => createSink(f.out, format, { rawFormat: f.format as SampleFormat, latencyMs: f.outputLatency }),
@@ -141,11 +188,7 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
           shown = true;
         }
       },
-      onWarning(m) {
-        event(o, 'warning', { message: m });
-        if (!o.json && !o.quiet) o.err.write(`${shown ? '\n' : ''}warning: ${m}\n`);
-        shown = false;
-      },
+      onWarning: warn,
     },
     abort.signal,
   );

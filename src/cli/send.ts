@@ -6,6 +6,7 @@ import type { SendRequest, SourceRequest } from '../session/send';
 import type { WebAddress } from '../web/server';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
+import { SYNC_PORT } from '../sync/protocol';
 
 interface SendFlags {
   source?: string;
@@ -42,6 +43,9 @@ interface SendFlags {
   duration?: number;
   quiet?: boolean;
   json?: boolean;
+  sync?: boolean;
+  syncPort?: number;
+  syncBind?: string;
 }
 
 const EXAMPLES = `
@@ -109,6 +113,9 @@ export function sendCommand(): Command {
     .option('--web-token <text>', 'with --web: the URL\'s access token (8-64 letters, digits, - or _), so bookmarks survive a restart (default: a new random one each run)')
     .option('--web-udp-ports <first-last>', 'with --web: the UDP ports the browsers\' audio may use (one per listener), to open in a firewall, e.g. 40000-40049 (default: any free port)')
     .addOption(new Option('--web-max <n>', 'with --web: most browser listeners at once (default 50)').argParser(intArg('--web-max', 1, 1000)))
+    .option('--sync', `also answer the time-sync exchange of rtpcast play --sync (UDP ${SYNC_PORT}), so several rooms play in step (docs/SYNC.md)`)
+    .addOption(new Option('--sync-port <port>', `with --sync: its UDP port (default ${SYNC_PORT}); implies --sync`).argParser(intArg('--sync-port', 1, 65535)))
+    .option('--sync-bind <address>', 'with --sync: the local address it listens on (default: all IPv4 interfaces; :: for IPv6); implies --sync')
     .addOption(new Option('--duration <seconds>', 'stop after this much audio').argParser(numberArg('--duration', 0.001, 1e9)))
     .option('-q, --quiet', 'print only errors')
     .option('--json', 'print machine-readable events (one JSON object a line) on stdout')
@@ -162,6 +169,8 @@ export function toSendRequest(f: SendFlags): SendRequest {
     ...(f.srtp ? { srtp: { key: f.srtpKey === undefined ? undefined : srtpKeyArg(f.srtpKey) } } : {}),
     announce: f.announce ? { groups: f.announceGroup, ttl: f.announceTtl } : undefined,
     ...(f.web !== undefined ? { web: { address: webAddressArg(f.web), token: f.webToken, maxListeners: f.webMax, ...(f.webUdpPorts !== undefined ? { icePorts: portRangeArg(f.webUdpPorts) } : {}) } } : {}),
+    // the time-sync service binds a UDP port: only when asked (--sync, --sync-port or --sync-bind)
+    ...(f.sync || f.syncPort !== undefined || f.syncBind !== undefined ? { sync: { port: f.syncPort ?? SYNC_PORT, host: f.syncBind, required: true } } : {}),
   };
 }
 

@@ -436,6 +436,51 @@ export class Player {
     }
   }
 
+  // --- steering from outside: play --sync (src/sync/controller.ts) decides where playout is ------
+
+  /**
+   * The media position (unwrapped timestamp, fractional) of the next output frame, or undefined
+   * before playout starts: the playout point, minus what is decoded and not yet handed to the
+   * resampler, minus what the resampler holds beyond its position (its look-ahead).
+   */
+  position(): number | undefined {
+    if (this.playTs === undefined || this.state === 'buffering') return undefined;
+    const pending = this.pending ? this.pending.length / this.o.channels : 0;
+    return this.playTs - pending - this.resampler.pendingFrames;
+  }
+
+  /** the unwrapped timestamps buffered: from the oldest packet's start to the newest one's end */
+  bufferedSpan(): { first: number; end: number } | undefined {
+    const f = this.jb.first();
+    const end = this.jb.newestEnd();
+    return f && end !== undefined ? { first: f.ts, end } : undefined;
+  }
+
+  /** the newest unwrapped timestamp received (a reference to place a 32-bit timestamp on the line) */
+  newestTimestamp(): number | undefined {
+    return this.newestTs;
+  }
+
+  /** moves playout to `ts` (fractional) at once and plays from there: what was decoded, pending or older is dropped */
+  jumpTo(ts: number): void {
+    const whole = Math.floor(ts);
+    this.pending = undefined;
+    this.resampler.reset(ts - whole);
+    this.playTs = whole;
+    this.jb.dropBefore(whole);
+    this.state = 'playing';
+    this.underrunRunFrames = 0;
+  }
+
+  /** `frames` frames of output consuming `ratio` media frames each, from where playout is: no start-up, no servo */
+  readSteered(frames: number, ratio: number): Float32Array {
+    if (frames > this.blockFrames) this.blockFrames = frames;
+    this.st.playedMs += this.ms(frames);
+    this.resampler.ratio = ratio;
+    this.ppm = (ratio - 1) * 1e6;
+    return this.resampler.read(frames, (n) => this.produce(n));
+  }
+
   stats(): PlayerStats {
     return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
   }

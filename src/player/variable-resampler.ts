@@ -42,11 +42,14 @@ export class VariableResampler {
     this.pos = taps - 1;
   }
 
-  /** forgets all input (a restart of playout): the next output is centred on the next input frame */
-  reset(): void {
+  /**
+   * forgets all input (a restart of playout): the next output is centred on the next input
+   * frame, or `frac` (0..1) of a frame after it (a jump to a fractional position: play --sync)
+   */
+  reset(frac = 0): void {
     this.buf.fill(0, 0, (this.taps - 1) * this.channels);
     this.frames = this.taps - 1;
-    this.pos = this.taps - 1;
+    this.pos = this.taps - 1 + frac;
   }
 
   /** input frames held but not yet played (for latency accounting) */

@@ -181,7 +181,12 @@ export class RtpSender extends EventEmitter {
   private tick = (): void => {
     if (!this.running || !this.schedule) return;
     const now = this.o.clock.nowNs();
-    if (this.schedule.catchUp(this.sent, now)) this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
+    if (this.schedule.catchUp(this.sent, now)) {
+      this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
+      // media time now maps to a later wall time: a sender report with the next packet says so
+      // at once (play --sync players place the stream by the latest report)
+      this.nextRtcpPacket = this.sent;
+    }
     while (this.running && this.schedule.dueNs(this.sent) <= now) {
       if (this.o.durationSec !== undefined && this.mediaSeconds() >= this.o.durationSec - 1e-9) {
         void this.stop('duration');

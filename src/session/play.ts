@@ -13,6 +13,9 @@ import { masterKeyFrom, SRTP_SUITE } from '../rtp/srtp';
 import { srtpKeyOfSdp } from '../sdp/crypto';
 import { SrtpReceiveFilter, type SrtpReceiveStats } from '../transport/srtp';
 import { RtpReceiver, type SenderLock } from './receiver';
+import type { Clock } from '../rtp/clock';
+import type { SyncStatus } from '../sync/sync-play';
+import type { Player } from '../player/player';
 
 export { MAX_TRACKED, plainAddress, RtpReceiver } from './receiver';
 
@@ -48,6 +51,28 @@ export interface PlayRequest {
   latencyMs?: number;
   durationSec?: number;
   untilBye?: boolean;
+  /** the play clock (default: the monotonic clock); play --clock-offset-ms/--clock-drift-ppm skew it for measurements */
+  clock?: Clock;
+  /** an extension that sees the stream and takes over the output's reads (play --sync) */
+  tap?: PlayTap;
+}
+
+/**
+ * What an extension of play (play --sync: src/sync/sync-play.ts) is told, and how it can take
+ * over the output: `read` replaces player.read, knowing when the block's first frame leaves.
+ */
+export interface PlayTap {
+  /** a player was made for the stream */
+  onPlayer?(p: Player, spec: ReceiveSpec): void;
+  /** the sender being played: the first one, and every change */
+  onSender?(address: string, ssrc: number): void;
+  /** an RTCP packet on the RTCP port (decrypted) */
+  onRtcp?(msg: Buffer, nowNs: bigint): void;
+  /** replaces player.read: `frames` for the output, the block's first frame leaving at `leaveNs` (play clock) */
+  read?(p: Player, frames: number, nowNs: bigint, leaveNs: bigint): Float32Array;
+  /** merged into the status */
+  status?(): { sync?: SyncStatus };
+  close?(): Promise<void>;
 }
 
 const STATIC: Record<number, { codec: 'l16'; clockRate: number; channels: number }> = {
@@ -134,6 +159,8 @@ export interface PlayStatus {
    * unparsed (counted here, not in `dropped`).
    */
   flood: { active: boolean; episodes: number; seconds: number; peakPerSec: number; refusedEstimate: number; drained: number };
+  /** play --sync: the sender's clock as estimated, and how far playout is from where it should be */
+  sync?: SyncStatus;
 }
 
 /** unwanted datagrams a second (other senders, filtered, malformed, wrong payload type) that engage the flood protection */
@@ -168,7 +195,8 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
   const bindSpec = 'pending' in spec0 ? { family: 4 as const, multicast: false, address: r.bind, sourceFilter: r.source } : spec0;
   const { sock, bound } = await bindRtp(port, bindSpec, hooks);
   const rtcpSock = await bindRtcp(port + 1, bindSpec, bound).catch(() => undefined);
-  const clock = () => process.hrtime.bigint();
+  const clock = r.clock ? () => r.clock!.nowNs() : () => process.hrtime.bigint();
+  const tap = r.tap;
   const t0 = clock();
   let sink: AudioSink | undefined;
   let frozen = false;
@@ -262,6 +290,9 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       // --port alone: the first packet told the format; that packet plays too
       format: (s) => void start(s).catch(rejectDone),
       fatal: (e) => rejectDone(e),
+      player: (p, s) => tap?.onPlayer?.(p, s),
+      sender: (a, ssrc) => tap?.onSender?.(a, ssrc),
+      rtcpPacket: (m) => tap?.onRtcp?.(Buffer.from(m.buffer, m.byteOffset, m.byteLength), clock()),
     },
   );
 
@@ -274,16 +305,24 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       seconds: flood.seconds + (flood.active ? Number(clock() - floodSince) / 1e9 : 0),
       refusedEstimate: Math.round(flood.refusedEstimate + (flood.active ? (floodRate * Number(clock() - floodSince)) / 1e9 : 0)),
     },
+    ...tap?.status?.(),
   });
 
   const start = async (s: ReceiveSpec) => {
     sink = await makeSink({ rate: s.clockRate, channels: s.channels });
     sink.onError((e) => rejectDone(e));
     const p = rx.player!;
+    /** a block for the output; its first frame leaves at `leaveNs` */
+    const read = (frames: number, now: bigint, leaveNs: bigint) => (tap?.read ? tap.read(p, frames, now, leaveNs) : p.read(frames, now));
     const silence = (frames: number) => new Float32Array(frames * s.channels);
     if (sink.clock === 'device' && sink.onPull) {
       // after stop, the device may still pull while it closes: silence, the player stays as it was
-      sink.onPull((frames) => (frozen ? silence(frames) : p.read(frames, clock())));
+      // (a pulled block leaves after what the device holds, when the sink knows it)
+      sink.onPull((frames) => {
+        if (frozen) return silence(frames);
+        const now = clock();
+        return read(frames, now, now + BigInt(Math.round((sink!.latencyMs?.() ?? 0) * 1e6)));
+      });
     }
     await sink.open({ rate: s.clockRate, channels: s.channels });
     if (stopping) return;
@@ -304,7 +343,8 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
         const now = clock();
         const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
         while (written + block <= due) {
-          sink!.write!(p.read(block, now));
+          // the block is handed to the output when its end is due
+          sink!.write!(read(block, now, st + BigInt(Math.round((written + block) * rateNs))));
           written += block;
         }
         const nextNs = st + BigInt(Math.round((written + block) * rateNs));
@@ -339,6 +379,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       sock.close();
       rtcpSock?.close();
       rx.close();
+      void tap?.close?.();
       throw e;
     });
   }
@@ -368,6 +409,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
     rtcpSock?.close();
     await sink?.close();
     rx.close();
+    await tap?.close?.();
   }
   return final;
 }

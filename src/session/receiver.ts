@@ -47,6 +47,12 @@ export interface ReceiverEvents {
   format?(spec: ReceiveSpec): void;
   /** the stream cannot be played (--port alone and the first packet's payload type is dynamic) */
   fatal?(e: Error): void;
+  /** the player was made (play --sync steers it) */
+  player?(player: Player, spec: ReceiveSpec): void;
+  /** a sender is locked onto (the first, or a new one after a restart) */
+  sender?(address: string, ssrc: number): void;
+  /** an RTCP datagram, decrypted when SRTP (play --sync reads the sender reports) */
+  rtcpPacket?(msg: Uint8Array): void;
 }
 
 export interface ReceiverOptions {
@@ -118,6 +124,7 @@ export class RtpReceiver {
     this.decoder = s.codec === 'opus' ? new OpusDecoder(s.channels) : new L16Decoder(s.channels, s.clockRate);
     this.player = new Player(this.decoder, { clockRate: s.clockRate, channels: s.channels, latencyMs: this.o.latencyMs });
     this.stats = new RtpStreamStats(s.clockRate, { codec: s.codec });
+    this.events.player?.(this.player, s);
   }
 
   /** One datagram on the RTP port, arrived at `now` (monotonic ns). */
@@ -164,7 +171,10 @@ export class RtpReceiver {
       return;
     }
     let lock = this.lock;
-    if (!lock) lock = this.lock = { raw: from.address, address, port: from.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+    if (!lock) {
+      lock = this.lock = { raw: from.address, address, port: from.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+      this.events.sender?.(address, pkt.ssrc);
+    }
     if (pkt.ssrc !== lock.ssrc || address !== lock.address || from.port !== lock.port) {
       const silent = now - lock.lastNs;
       const restarted = address === lock.address && (silent > 250_000_000n || lock.bye);
@@ -172,6 +182,7 @@ export class RtpReceiver {
       if (restarted || gone) {
         this.events.warning?.(`the sender changed (${lock.address}:${lock.port} SSRC ${hex(lock.ssrc)} -> ${address}:${from.port} SSRC ${hex(pkt.ssrc)}): following it`);
         lock = this.lock = { raw: from.address, address, port: from.port, ssrc: pkt.ssrc, lastNs: now, bye: false };
+        this.events.sender?.(address, pkt.ssrc);
         player.resync();
         this.stats = new RtpStreamStats(spec.clockRate, { codec: spec.codec });
         this.events.senderChanged?.(lock);
@@ -222,6 +233,7 @@ export class RtpReceiver {
       if (!plain) return false;
       msg = plain;
     }
+    this.events.rtcpPacket?.(msg);
     const lock = this.lock;
     if (!lock || !rtcpSummary(msg).byeSsrcs.includes(lock.ssrc)) return false;
     lock.bye = true;

@@ -7,7 +7,7 @@ import { FfmpegFileSource } from '../audio/sources/ffmpeg-file';
 import { WavFileSource } from '../audio/sources/wav-file';
 import { createEncoder } from '../codec/encoder';
 import { ExitCode, RtpcastError, usageError } from '../errors';
-import { monotonicClock, systemWallClock } from '../rtp/clock';
+import { monotonicClock } from '../rtp/clock';
 import { PreciseSleeper } from '../rtp/pacer';
 import { randomStartState, type RtpStartState } from '../rtp/packetizer';
 import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
@@ -26,6 +26,8 @@ import { TeeTransport, type PacketSink } from '../transport/tee';
 import type { WebServer, WebAddress, WebInfo } from '../web/server';
 import type { ListenerInfo } from '../web/send-web';
 import type { CaptureRequest, OpenedCapture } from './capture';
+import { SenderClock } from '../sync/sender-clock';
+import { SyncServer } from '../sync/server';
 
 export type SourceRequest =
   | { kind: 'tone'; hz: number; dbfs: number }
@@ -53,6 +55,12 @@ export interface SendRequest {
   srtp?: { key?: Buffer };
   /** rtpcast send --web: a page where browsers listen over WebRTC (Opus only; docs/WEB.md) */
   web?: WebRequest;
+  /**
+   * the time-sync service for play --sync (src/sync/server.ts), on UDP `port` of `host` (default
+   * all IPv4 interfaces). `required`: a port that cannot be bound is an error (the user chose
+   * it); else a warning and the stream goes on without it.
+   */
+  sync?: { port: number; host?: string; required?: boolean };
 }
 
 export interface WebRequest {
@@ -88,6 +96,8 @@ export interface SendStartInfo {
   announce?: { targets: string[]; intervalSec: number };
   /** the --web page: its URLs and QR code */
   web?: WebInfo;
+  /** where the time-sync service answers (play --sync) */
+  sync?: string;
 }
 
 export interface SendHooks {
@@ -165,7 +175,23 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
   let transport: UdpTransport | undefined;
   let announcer: SapAnnouncer | undefined;
   let web: WebServer | undefined;
+  let syncServer: SyncServer | undefined;
+  // one clock for the RTCP sender reports and the time-sync service: a receiver that learns it
+  // from the service reads the reports' NTP timestamps on it directly
+  const senderClock = new SenderClock(monotonicClock);
+  const syncWarnings: string[] = [];
   try {
+    if (req.sync) {
+      const host = req.sync.host ?? '0.0.0.0';
+      try {
+        syncServer = await SyncServer.open(senderClock, req.sync.port, host);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EADDRINUSE' ? 'another program (another rtpcast send?) uses it' : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine` : (e as Error).message;
+        if (req.sync.required) throw new RtpcastError(`cannot start the time-sync service on UDP ${host}:${req.sync.port}: ${why}`, ExitCode.network, `choose another port with --sync-port (players then use play --sync HOST:PORT), or leave --sync out`);
+        syncWarnings.push(`the time-sync service is off: UDP port ${req.sync.port} (${host}): ${why}. play --sync cannot follow this sender; choose a free port with --sync-port PORT (then play --sync HOST:PORT)`);
+      }
+    }
     capture?.onNotice((m) => hooks.onWarning?.(m));
     const sourceFormat = await source.open();
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
@@ -225,11 +251,14 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       encoder: createEncoder(description),
       transport: out,
       clock: monotonicClock,
-      wall: systemWallClock,
+      wall: senderClock,
       // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
       sleeper: new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
       start,
       durationSec: req.durationSec,
+      // players joining with --sync need a report to place the stream on the sender's clock:
+      // one a second (RFC 3550 6.2's reduced minimum for a stream of this bandwidth is smaller)
+      ...(syncServer ? { rtcpIntervalSec: 1 } : {}),
     });
     transport.onWarning((w) => hooks.onWarning?.(w.message));
     sender.on('warning', (m: string) => hooks.onWarning?.(m));
@@ -246,7 +275,9 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       ...(srtpKey ? { srtp: true } : {}),
       announce: announcer?.describe(),
       ...(webInfo ? { web: webInfo } : {}),
+      ...(syncServer ? { sync: `${syncServer.address}:${syncServer.port}` } : {}),
     });
+    for (const w of syncWarnings) hooks.onWarning?.(w);
     if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));
     announcer?.start();
     const onAbort = () => void sender.stop('stopped');
@@ -258,6 +289,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     // Before anything else can fail: listeners drop the stream at once instead of timing out.
     await announcer?.stop();
     await web?.close();
+    await syncServer?.close();
     await source.close();
     await capture?.cleanup();
     await transport?.close();
