@@ -40,6 +40,23 @@ export const SERVO = {
    */
   maxPpm: 1000,
   /**
+   * Fast slew: when the level is more than this (ms) off the target (an underrun added its
+   * lateness to the latency, a burst of underruns raised the target), the slow loop above would
+   * take 20-40 s; the servo then corrects on the half second's level itself (not the filtered
+   * error, which lags 2 s) at `drainKpPpmPerMs`, within +-`drainMaxPpm`. The drift loop never
+   * gets here (a 100 ppm drift is held 1.5 ms off the target).
+   */
+  drainAboveMs: 3,
+  /** ppm per ms of error in the fast slew: half the excess goes in each half second (no overshoot) */
+  drainKpPpmPerMs: 1000,
+  /**
+   * The fast slew's cap, ppm: 5000 ppm (0.5%, 8.6 cents) drains 5 ms per second, 30 ms of excess
+   * in about 6 s. It is resampling: the waveform stays continuous (no splice, no click, no phase
+   * break; test/player/player.test.ts checks the output), and under the 1% the soak flags as off
+   * pitch. Audible only as a brief, slight pitch glide on a held pure tone.
+   */
+  drainMaxPpm: 5000,
+  /**
    * beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo).
    * (40 ms, or twice the target, was tried: on a clean loopback it cut the latency back right
    * after a sender's hiccup, and the next hiccup underran again: more concealment, a higher p95.)
@@ -409,9 +426,19 @@ export class Player {
     this.levelFrames = 0;
     const err = level - this.targetMs();
     this.errFiltered = this.errFiltered === undefined ? err : this.errFiltered + ((err - this.errFiltered) * dt) / (SERVO.filterSec + dt);
-    const e = this.errFiltered;
-    const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
-    const ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
+    let e = this.errFiltered;
+    let ppm: number;
+    if (Math.abs(err) > SERVO.drainAboveMs) {
+      // fast slew on the level itself: the level measured against the schedule is exact after an
+      // underrun (the playout point waited exactly as long as the packet was late), so it needs
+      // no filtering; the filter restarts from it, so the slow loop takes over without a lag
+      this.errFiltered = e = err;
+      const beyond = err - Math.sign(err) * SERVO.deadBandMs;
+      ppm = Math.max(-SERVO.drainMaxPpm, Math.min(SERVO.drainMaxPpm, beyond * SERVO.drainKpPpmPerMs));
+    } else {
+      const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
+      ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
+    }
     const rel = ppm / 1e6;
     this.ppm = ppm;
     // shown: the correction averaged over the last minute (the per-update value rides on the
