@@ -12,7 +12,7 @@ import { requireProgram } from '../support/peers';
 
 test('soak: rtpcast send -> rtpcast play for 2 minutes, latency on target, memory flat, no unexplained gap', { timeout: 200_000 }, async (t) => {
   requireProgram('ss');
-  const r = await runSoak({ minutes: 2, codec: 'opus', port: 36900, hz: 1000, rssEverySec: 5, log: (l) => t.diagnostic(l) });
+  const r = await runSoak({ minutes: 2, codec: 'opus', port: 33900, hz: 1000, rssEverySec: 5, log: (l) => t.diagnostic(l) });
   t.diagnostic(`latency: ${r.latency.samples} samples after 1 min, max |buffered - target| ${r.latency.maxDeviationMs.toFixed(2)} ms, target ${r.latency.targetMin.toFixed(1)}-${r.latency.targetMax.toFixed(1)} ms`);
   for (const x of r.rss) t.diagnostic(`RSS ${x.name}: ${x.atOneMinuteKb} kB at 1 min, end ${x.endKb} kB, max deviation ${x.maxDeviationPct.toFixed(1)}%`);
   t.diagnostic(`output ${r.audio.seconds.toFixed(1)} s, gaps ${r.audio.gaps.length} (unexplained ${r.audio.unexplainedGaps}), play ${JSON.stringify(r.play)}`);
