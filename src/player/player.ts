@@ -12,6 +12,14 @@ export interface PlayerOptions {
   minLatencyMs?: number;
   /** after this much continuous underrun, stop concealing and wait for the sender (ms) */
   stallMs?: number;
+  /**
+   * The reads come from a clock that does not drift against the packets' (a timer sink on the
+   * sender's machine or a sender with a good clock): the adaptive target is computed for the
+   * actual phase of the reads against the packet arrivals (readPhase) instead of the worst one.
+   * Not for a sound card pulling at its own pace: its phase slides with the drift, and the target
+   * would step by a packet's worth each time it wraps.
+   */
+  phaseAware?: boolean;
 }
 
 /**
@@ -136,6 +144,7 @@ export class Player {
     private readonly decoder: AudioDecoder,
     private readonly o: PlayerOptions,
   ) {
+    this.phaseAware = o.phaseAware ?? false;
     this.resampler = new VariableResampler(o.channels);
     this.lastPacketFrames = Math.round(o.clockRate * 0.02);
     this.st = {
@@ -164,8 +173,108 @@ export class Player {
     // until the spread is measured, start as early as a packet allows: an underrun grows the
     // latency in place (see nextChunk), so a jittery start costs a little concealment, not a gap
     const net = this.delays.spreadMs() ?? 0;
-    return Math.max(this.o.minLatencyMs ?? 10, block + packet / 2 + net + SERVO.marginMs, this.floorMs);
+    // the low point of the sawtooth is half a packet under the level, at the read that comes
+    // latest after a packet can be counted on (its median arrival + spread + margin): a packet
+    // after it in the worst phase, less in the phase the reads actually have (readLagMs)
+    const lag = this.phaseAware ? this.readLagMs() : undefined;
+    // (+1 ms with the phase: what the resampler reads ahead of a block, 16 taps and the slew's
+    // extra frames, and the noise of the median the phase is measured against, which the worst
+    // phase's slack covered)
+    const low = lag === undefined ? packet / 2 : Math.min(packet / 2, lag - packet / 2 + 1);
+    return Math.max(this.o.minLatencyMs ?? 10, block + low + net + SERVO.marginMs, this.floorMs);
   }
+
+  /** see PlayerOptions.phaseAware; set by the session once it knows what kind of output it has (setPhaseAware) */
+  private phaseAware = false;
+  /** the read clock was moved once while playing (readAlignNs) */
+  private realigned = false;
+
+  setPhaseAware(on: boolean): void {
+    this.phaseAware = on;
+  }
+
+  /** the phases of the last reads against the packet grid, frames (0 .. gcd(packet, block)) */
+  private readonly phases: number[] = [];
+  private phaseCache: { n: number; lag: number | undefined } | undefined;
+
+  /**
+   * Where the reads fall against the packets' scheduled arrivals (the median delay): at each read,
+   * the media time arriving then (DelayTracker.mediaAt) minus the start of the newest packet's grid,
+   * modulo the period the phases repeat with (gcd(packet, block): 10 ms for 20 ms packets read in
+   * 10 ms blocks, 5 ms for L16's 5 ms packets). Recorded for the last 256 reads.
+   */
+  private notePhase(nowNs: bigint | undefined, frames: number): void {
+    if (!this.phaseAware || nowNs === undefined || this.newestTs === undefined || this.delays.count < 3) return;
+    const m = this.delays.mediaAt(nowNs);
+    if (m === undefined) return;
+    const g = gcd(this.lastPacketFrames, frames);
+    if (g <= 0) return;
+    this.phases.push((((m - this.newestTs) % g) + g) % g);
+    if (this.phases.length > 256) this.phases.shift();
+    this.phaseCache = undefined;
+  }
+
+  /**
+   * The largest lag of a read behind the scheduled arrival of the packet it waits for, ms
+   * (undefined until 50 reads): the reads' phase (a circular mean, then the 90th percentile of the
+   * deviations from it: a late read only makes it larger, and the rare stalls do not count) plus a
+   * packet minus the phase period (the reads between two arrivals come one block apart).
+   */
+  private readLagMs(): number | undefined {
+    const n = this.phases.length;
+    if (n < 50) return undefined;
+    if (this.phaseCache?.n === n) return this.phaseCache.lag;
+    const g = gcd(this.lastPacketFrames, this.blockFrames);
+    let sx = 0;
+    let sy = 0;
+    for (const p of this.phases) {
+      sx += Math.cos((2 * Math.PI * p) / g);
+      sy += Math.sin((2 * Math.PI * p) / g);
+    }
+    const mean = ((Math.atan2(sy, sx) / (2 * Math.PI)) * g + g) % g;
+    const dev = this.phases.map((p) => ((((p - mean) % g) + g * 1.5) % g) - g / 2).sort((a, b) => a - b);
+    // a packet can be counted on only spread + margin after its median arrival: the lag is behind
+    // that (wrapped before the deviation is added: a read a little later than the mean must not
+    // wrap round to "just after the packet")
+    const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * (this.o.clockRate / 1000);
+    const behindSafe = ((((mean - safe) % g) + g) % g) + Math.max(0, dev[Math.floor(n * 0.9)]);
+    const lag = this.ms(Math.min(this.lastPacketFrames, Math.max(0, behindSafe + this.lastPacketFrames - g)));
+    this.phaseCache = { n, lag };
+    return lag;
+  }
+
+  /**
+   * For an output whose block clock is free to choose (a timer sink): how long to delay the next
+   * read so that the reads come `afterMs` after the packets can be counted on (median arrival +
+   * spread + margin), ns (0 .. the
+   * phase period); undefined until the arrival schedule is known. The read that comes just after
+   * a packet can take it at once: the buffer then needs to hold no more than a block beyond the
+   * network's spread (with phaseAware).
+   */
+  readAlignNs(nowNs: bigint, blockFrames: number, afterMs = 1.5): bigint | undefined {
+    if (!this.phaseAware || this.newestTs === undefined || this.delays.count < 3) return undefined;
+    const playing = this.state === 'playing';
+    // while playing, once: when the reads' phase is known (and the spread with it), if the first
+    // alignment (made on a few packets) turned out more than 3 ms off. Moving the reads later
+    // delays the output once by less than a block; nothing is lost or repeated.
+    if (playing && (this.realigned || this.phases.length < 50)) return undefined;
+    const m = this.delays.mediaAt(nowNs);
+    if (m === undefined) return undefined;
+    const g = gcd(this.lastPacketFrames, blockFrames);
+    const rate = this.o.clockRate / 1000;
+    const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * rate;
+    const behind = (((m - this.newestTs - safe) % g) + g) % g;
+    const late = (((behind - afterMs * rate) % g) + g) % g;
+    if (late <= (playing ? 3 : 2) * rate) {
+      if (playing) this.realigned = true;
+      return 0n;
+    }
+    if (playing) this.realigned = true;
+    this.phases.length = 0;
+    this.phaseCache = undefined;
+    return BigInt(Math.round(((g - late) / this.o.clockRate) * 1e9));
+  }
+
 
   /** audio ready to play, ms (what has arrived beyond the playout point) */
   bufferedMs(): number {
@@ -190,6 +299,9 @@ export class Player {
     this.state = 'buffering';
     this.delays.reset();
     this.newestTs = undefined;
+    this.phases.length = 0;
+    this.phaseCache = undefined;
+    this.realigned = false;
     this.st.resyncs++;
   }
 
@@ -303,6 +415,7 @@ export class Player {
    */
   read(frames: number, nowNs?: bigint): Float32Array {
     if (frames > this.blockFrames) this.blockFrames = frames;
+    this.notePhase(nowNs, frames);
     if (this.state !== 'playing') this.tryStart(nowNs);
     this.st.playedMs += this.ms(frames);
     if (this.state !== 'playing') return new Float32Array(frames * this.o.channels);
@@ -466,4 +579,11 @@ export class Player {
   stats(): PlayerStats {
     return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
   }
+}
+
+function gcd(a: number, b: number): number {
+  a = Math.abs(Math.round(a));
+  b = Math.abs(Math.round(b));
+  while (b) [a, b] = [b, a % b];
+  return a;
 }

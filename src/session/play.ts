@@ -258,12 +258,19 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       // written when its time has come (a timer set for exactly then, 1 ms granularity), from
       // setImmediate: after the event loop has taken in the packets that arrived meanwhile (a
       // late timer runs before them, and would find the buffer short of what had arrived)
-      const st = clock();
+      // nothing pulls, so the blocks' phase is ours: the player measures where the reads fall
+      // against the packets' arrivals and aims its latency for that phase (not the worst one),
+      // and asks for the reads to come just after each packet can be counted on (readAlignNs: the
+      // clock moves later by under a block, while buffering, and at most once while playing)
+      p.setPhaseAware(true);
+      let st = clock();
       let written = 0;
       const block = Math.round(s.clockRate / 100);
       const rateNs = 1e9 / s.clockRate;
       const writeDue = () => {
         if (frozen) return;
+        const shift = p.readAlignNs(clock(), block);
+        if (shift) st += shift;
         const now = clock();
         const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
         while (written + block <= due) {
