@@ -84,11 +84,12 @@ export interface LatencySample {
 /**
  * How long after an incident counted by play an excursion of the latency is explained by it, s.
  * An underrun adds its lateness to the latency (the playout point waits for the late packet);
- * the player's fast slew drains it at 4-5 ms a second, up to the 100 ms it skips beyond
- * (SERVO.drainMaxPpm, SERVO.catchUpMs in src/player/player.ts): 100 / 4 = 25 s at the very worst,
- * 5-8 s for the 20-35 ms an underrun usually adds here. A stall (over 100 ms without a packet)
- * also raises the target for the 8 s the delay tracker remembers it, then the excess is
- * skipped or drained: 8 + 25 s.
+ * the player's fast slew drains it at 2.5 ms a second (SERVO.drainMaxPpm in src/player/player.ts,
+ * 0.25%), less the 1 ms/s the target's own rise after an underrun decays by: the 20-35 ms an
+ * underrun usually adds here are within 5 ms of the target 8-15 s later; 25 s leaves room for
+ * a second underrun during the drain. A stall (over 100 ms without a packet) also raises the
+ * target for the 8 s the delay tracker remembers it, then the excess is skipped (over 100 ms,
+ * SERVO.catchUpMs) or drained: 35 s.
  */
 export const EXPLAIN_SEC = { underrun: 25, stall: 35 } as const;
 /** the latency must be within this of the target (issue #6), ms */

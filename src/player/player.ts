@@ -48,8 +48,8 @@ export const SERVO = {
    */
   maxPpm: 1000,
   /**
-   * Fast slew: when the level is more than this (ms) off the target (an underrun added its
-   * lateness to the latency, a burst of underruns raised the target), the slow loop above would
+   * Fast slew: when the level is more than this (ms) above the target (an underrun added its
+   * lateness to the latency, the target fell back after a jittery stretch), the slow loop above would
    * take 20-40 s; the servo then corrects on the half second's level itself (not the filtered
    * error, which lags 2 s) at `drainKpPpmPerMs`, within +-`drainMaxPpm`. The drift loop never
    * gets here (a 100 ppm drift is held 1.5 ms off the target).
@@ -58,12 +58,15 @@ export const SERVO = {
   /** ppm per ms of error in the fast slew: half the excess goes in each half second (no overshoot) */
   drainKpPpmPerMs: 1000,
   /**
-   * The fast slew's cap, ppm: 5000 ppm (0.5%, 8.6 cents) drains 5 ms per second, 30 ms of excess
-   * in about 6 s. It is resampling: the waveform stays continuous (no splice, no click, no phase
-   * break; test/player/player.test.ts checks the output), and under the 1% the soak flags as off
-   * pitch. Audible only as a brief, slight pitch glide on a held pure tone.
+   * The fast slew's cap, ppm: 2500 ppm (0.25%, 4.3 cents, about the smallest pitch change a
+   * trained ear tells apart on a held pure tone) drains 2.5 ms per second, the 25 ms an underrun
+   * of 30 ms leaves in about 10 s. It is resampling: the waveform stays continuous (no splice, no
+   * click, no phase break; test/player/player.test.ts checks the output). 5000 ppm was tried: a
+   * 3 s tone played through an underrun then measured 0.5% sharp (the interop tests' tolerance).
+   * Only to drain (play faster): a level below the target is brought up by the slow loop, as
+   * before (slowing down adds latency, which is never urgent).
    */
-  drainMaxPpm: 5000,
+  drainMaxPpm: 2500,
   /**
    * beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo).
    * (40 ms, or twice the target, was tried: on a clean loopback it cut the latency back right
@@ -541,13 +544,12 @@ export class Player {
     this.errFiltered = this.errFiltered === undefined ? err : this.errFiltered + ((err - this.errFiltered) * dt) / (SERVO.filterSec + dt);
     let e = this.errFiltered;
     let ppm: number;
-    if (Math.abs(err) > SERVO.drainAboveMs) {
+    if (err > SERVO.drainAboveMs) {
       // fast slew on the level itself: the level measured against the schedule is exact after an
       // underrun (the playout point waited exactly as long as the packet was late), so it needs
       // no filtering; the filter restarts from it, so the slow loop takes over without a lag
       this.errFiltered = e = err;
-      const beyond = err - Math.sign(err) * SERVO.deadBandMs;
-      ppm = Math.max(-SERVO.drainMaxPpm, Math.min(SERVO.drainMaxPpm, beyond * SERVO.drainKpPpmPerMs));
+      ppm = Math.min(SERVO.drainMaxPpm, (err - SERVO.deadBandMs) * SERVO.drainKpPpmPerMs);
     } else {
       const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
       ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
