@@ -269,7 +269,9 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       const rateNs = 1e9 / s.clockRate;
       const writeDue = () => {
         if (frozen) return;
-        const shift = p.readAlignNs(clock(), block);
+        // measured at the time the next block is due, not now: a late timer must not look like
+        // a phase to correct (the clock would move by a block at every late wake-up)
+        const shift = p.readAlignNs(st + BigInt(Math.round((written + block) * rateNs)), block);
         if (shift) st += shift;
         const now = clock();
         const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
