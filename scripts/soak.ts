@@ -91,12 +91,15 @@ export interface LatencySample {
  * the player's fast slew drains it at 2.5 ms a second (SERVO.drainMaxPpm in src/player/player.ts,
  * 0.25%), less the 1 ms/s the target's own 5 ms rise after an underrun decays by: at least
  * DRAIN_MS_PER_SEC net. So an underrun explains the samples up to `underrun` s after it plus
- * (the largest excess above the target in those s) / DRAIN_MS_PER_SEC: 20 ms: 18 s, 65 ms: 48 s.
+ * (the largest excess above the target in those s) / DRAIN_MS_PER_SEC: 20 ms: 23 s, 65 ms: 53 s.
+ * 10 s: the late arrivals an underrun comes with also raise the spread (and so the target) for
+ * the 8 s the delay tracker remembers them; when they leave it, the target falls back and the
+ * latency above it drains (seen in a 2-minute run: 7 ms over the target 9 s after an underrun).
  * A stall (over 100 ms without a packet) also raises the target for the 8 s the delay tracker
  * remembers it, then the excess is skipped (over 100 ms, SERVO.catchUpMs) or drained.
  * A latency that does not come down at that rate is not explained.
  */
-export const EXPLAIN_SEC = { underrun: 5, stall: 15 } as const;
+export const EXPLAIN_SEC = { underrun: 10, stall: 15 } as const;
 export const DRAIN_MS_PER_SEC = 1.5;
 /** the latency must be within this of the target (issue #6), ms */
 export const LATENCY_TOLERANCE_MS = 5;
