@@ -12,6 +12,8 @@
  *
  *   npm run soak                         60 minutes, Opus mono (the default codec of rtpcast send)
  *   npm run soak -- --minutes 10 --codec l16 --json
+ *   npm run soak -- --minutes 60 --statuses run.jsonl     play's status events kept in run.jsonl
+ *   node dist/scripts/soak.js --judge run.jsonl            the latency criterion again on them
  *
  * Exit status 0 when every criterion holds, 1 otherwise. Everything it starts is stopped and its
  * temporary directory removed (--keep leaves it).
@@ -509,7 +511,16 @@ function parseArgs(argv: string[]): SoakOptions & { json: boolean } {
   return o;
 }
 
-if (require.main === module) {
+/** `--judge FILE`: the latency criterion again on the status events a run saved with --statuses */
+function judgeFile(path: string): void {
+  const statuses = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Status);
+  const v = judgeLatency(statuses.map((s) => ({ elapsedSec: s.elapsedSec, state: s.player.state, bufferedMs: s.player.bufferedMs, targetMs: s.player.targetMs, underruns: s.player.underruns, stalls: s.player.stalls, resyncs: s.player.resyncs, lost: s.stream?.lost ?? 0 })));
+  console.log(JSON.stringify(v));
+  process.exitCode = v.pass ? 0 : 1;
+}
+
+if (require.main === module && process.argv[2] === '--judge') judgeFile(process.argv[3] ?? '');
+else if (require.main === module) {
   const o = parseArgs(process.argv.slice(2));
   runSoak({ ...o, log: o.json ? undefined : (l) => console.log(l) })
     .then((r) => {
