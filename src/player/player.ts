@@ -189,8 +189,8 @@ export class Player {
 
   /** see PlayerOptions.phaseAware; set by the session once it knows what kind of output it has (setPhaseAware) */
   private phaseAware = false;
-  /** the read clock was moved once while playing (readAlignNs) */
-  private realigned = false;
+  /** when the read clock was last moved while playing (readAlignNs) */
+  private realignedAtNs: bigint | undefined;
 
   setPhaseAware(on: boolean): void {
     this.phaseAware = on;
@@ -198,7 +198,7 @@ export class Player {
 
   /** the phases of the last reads against the packet grid, frames (0 .. gcd(packet, block)) */
   private readonly phases: number[] = [];
-  private phaseCache: { n: number; lag: number | undefined } | undefined;
+  private phaseCache: { n: number; lag: number | undefined; behindSafe?: number } | undefined;
 
   /**
    * Where the reads fall against the packets' scheduled arrivals (the median delay): at each read,
@@ -242,7 +242,7 @@ export class Player {
     const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * (this.o.clockRate / 1000);
     const behindSafe = ((((mean - safe) % g) + g) % g) + Math.max(0, dev[Math.floor(n * 0.9)]);
     const lag = this.ms(Math.min(this.lastPacketFrames, Math.max(0, behindSafe + this.lastPacketFrames - g)));
-    this.phaseCache = { n, lag };
+    this.phaseCache = { n, lag, behindSafe };
     return lag;
   }
 
@@ -256,27 +256,36 @@ export class Player {
    */
   readAlignNs(nowNs: bigint, blockFrames: number, afterMs = 1.5): bigint | undefined {
     if (!this.phaseAware || this.newestTs === undefined || this.delays.count < 3) return undefined;
-    const playing = this.state === 'playing';
-    // while playing, once: when the reads' phase is known (and the spread with it), if the first
-    // alignment (made on a few packets) turned out more than 3 ms off. Moving the reads later
-    // delays the output once by less than a block; nothing is lost or repeated.
-    if (playing && (this.realigned || this.phases.length < 50)) return undefined;
-    const m = this.delays.mediaAt(nowNs);
-    if (m === undefined) return undefined;
     const g = gcd(this.lastPacketFrames, blockFrames);
     const rate = this.o.clockRate / 1000;
+    const want = afterMs * rate;
+    if (this.state === 'playing') {
+      // while playing: on the phase measured over the last reads (readLagMs), when the reads lag
+      // more than 3 ms behind where they were aimed (the first alignment was made on a few
+      // packets, and the spread, so the point a packet can be counted on, moves later as it is
+      // measured), at most every 20 s. Moving the reads later delays the output once by less
+      // than a block; nothing is lost or repeated.
+      if (this.realignedAtNs !== undefined && nowNs - this.realignedAtNs < 20_000_000_000n) return undefined;
+      if (this.readLagMs() === undefined) return undefined;
+      const behind = this.phaseCache?.behindSafe;
+      if (behind === undefined || behind <= want + 3 * rate) return undefined;
+      this.realignedAtNs = nowNs;
+      this.phases.length = 0;
+      this.phaseCache = undefined;
+      const late = (((behind - want) % g) + g) % g;
+      return BigInt(Math.round(((g - late) / this.o.clockRate) * 1e9));
+    }
+    const m = this.delays.mediaAt(nowNs);
+    if (m === undefined) return undefined;
     const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * rate;
     const behind = (((m - this.newestTs - safe) % g) + g) % g;
-    const late = (((behind - afterMs * rate) % g) + g) % g;
-    if (late <= (playing ? 3 : 2) * rate) {
-      if (playing) this.realigned = true;
-      return 0n;
-    }
-    if (playing) this.realigned = true;
+    const late = (((behind - want) % g) + g) % g;
+    if (late <= 2 * rate) return 0n;
     this.phases.length = 0;
     this.phaseCache = undefined;
     return BigInt(Math.round(((g - late) / this.o.clockRate) * 1e9));
   }
+
 
 
   /** audio ready to play, ms (what has arrived beyond the playout point) */
@@ -304,7 +313,7 @@ export class Player {
     this.newestTs = undefined;
     this.phases.length = 0;
     this.phaseCache = undefined;
-    this.realigned = false;
+    this.realignedAtNs = undefined;
     this.st.resyncs++;
   }
 
