@@ -261,7 +261,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       // nothing pulls, so the blocks' phase is ours: the player measures where the reads fall
       // against the packets' arrivals and aims its latency for that phase (not the worst one),
       // and asks for the reads to come just after each packet can be counted on (readAlignNs: the
-      // clock moves later by under a block, while buffering, and at most once while playing)
+      // clock moves later by under a block: while buffering, and while playing at most every 20 s)
       p.setPhaseAware(true);
       let st = clock();
       let written = 0;
