@@ -199,6 +199,7 @@ export class Player {
   /** the phases of the last reads against the packet grid, frames (0 .. gcd(packet, block)) */
   private readonly phases: number[] = [];
   private phaseCache: { n: number; lag: number | undefined; behindSafe?: number } | undefined;
+  private phaseNotes = 0;
 
   /**
    * Where the reads fall against the packets' scheduled arrivals (the median delay): at each read,
@@ -214,7 +215,12 @@ export class Player {
     if (g <= 0) return;
     this.phases.push((((m - this.newestTs) % g) + g) % g);
     if (this.phases.length > 256) this.phases.shift();
-    this.phaseCache = undefined;
+    // recomputed every 25 reads (a sort of 256 numbers; the phase moves slowly), and at every
+    // read while there are few
+    if (++this.phaseNotes >= 25 || this.phases.length < 100) {
+      this.phaseNotes = 0;
+      this.phaseCache = undefined;
+    }
   }
 
   /**
@@ -226,7 +232,7 @@ export class Player {
   private readLagMs(): number | undefined {
     const n = this.phases.length;
     if (n < 50) return undefined;
-    if (this.phaseCache?.n === n) return this.phaseCache.lag;
+    if (this.phaseCache) return this.phaseCache.lag;
     const g = gcd(this.lastPacketFrames, this.blockFrames);
     let sx = 0;
     let sy = 0;
