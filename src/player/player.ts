@@ -12,6 +12,14 @@ export interface PlayerOptions {
   minLatencyMs?: number;
   /** after this much continuous underrun, stop concealing and wait for the sender (ms) */
   stallMs?: number;
+  /**
+   * The reads come from a clock that does not drift against the packets' (a timer sink on the
+   * sender's machine or a sender with a good clock): the adaptive target is computed for the
+   * actual phase of the reads against the packet arrivals (readPhase) instead of the worst one.
+   * Not for a sound card pulling at its own pace: its phase slides with the drift, and the target
+   * would step by a packet's worth each time it wraps.
+   */
+  phaseAware?: boolean;
 }
 
 /**
@@ -39,6 +47,26 @@ export const SERVO = {
    * 20 ms takes 20 s at most); a clock drift or the small steps of the target take 0-150 ppm.
    */
   maxPpm: 1000,
+  /**
+   * Fast slew: when the level is more than this (ms) above the target (an underrun added its
+   * lateness to the latency, the target fell back after a jittery stretch), the slow loop above would
+   * take 20-40 s; the servo then corrects on the half second's level itself (not the filtered
+   * error, which lags 2 s) at `drainKpPpmPerMs`, within +-`drainMaxPpm`. The drift loop never
+   * gets here (a 100 ppm drift is held 1.5 ms off the target).
+   */
+  drainAboveMs: 3,
+  /** ppm per ms of error in the fast slew: half the excess goes in each half second (no overshoot) */
+  drainKpPpmPerMs: 1000,
+  /**
+   * The fast slew's cap, ppm: 2500 ppm (0.25%, 4.3 cents, about the smallest pitch change a
+   * trained ear tells apart on a held pure tone) drains 2.5 ms per second, the 25 ms an underrun
+   * of 30 ms leaves in about 10 s. It is resampling: the waveform stays continuous (no splice, no
+   * click, no phase break; test/player/player.test.ts checks the output). 5000 ppm was tried: a
+   * 3 s tone played through an underrun then measured 0.5% sharp (the interop tests' tolerance).
+   * Only to drain (play faster): a level below the target is brought up by the slow loop, as
+   * before (slowing down adds latency, which is never urgent).
+   */
+  drainMaxPpm: 2500,
   /**
    * beyond this much filtered excess (ms) the excess is skipped instead (see Player.servo).
    * (40 ms, or twice the target, was tried: on a clean loopback it cut the latency back right
@@ -119,6 +147,7 @@ export class Player {
     private readonly decoder: AudioDecoder,
     private readonly o: PlayerOptions,
   ) {
+    this.phaseAware = o.phaseAware ?? false;
     this.resampler = new VariableResampler(o.channels);
     this.lastPacketFrames = Math.round(o.clockRate * 0.02);
     this.st = {
@@ -147,8 +176,123 @@ export class Player {
     // until the spread is measured, start as early as a packet allows: an underrun grows the
     // latency in place (see nextChunk), so a jittery start costs a little concealment, not a gap
     const net = this.delays.spreadMs() ?? 0;
-    return Math.max(this.o.minLatencyMs ?? 10, block + packet / 2 + net + SERVO.marginMs, this.floorMs);
+    // the low point of the sawtooth is half a packet under the level, at the read that comes
+    // latest after a packet can be counted on (its median arrival + spread + margin): a packet
+    // after it in the worst phase, less in the phase the reads actually have (readLagMs)
+    const lag = this.phaseAware ? this.readLagMs() : undefined;
+    // (+1 ms with the phase: what the resampler reads ahead of a block, 16 taps and the slew's
+    // extra frames, and the noise of the median the phase is measured against, which the worst
+    // phase's slack covered)
+    const low = lag === undefined ? packet / 2 : Math.min(packet / 2, lag - packet / 2 + 1);
+    return Math.max(this.o.minLatencyMs ?? 10, block + low + net + SERVO.marginMs, this.floorMs);
   }
+
+  /** see PlayerOptions.phaseAware; set by the session once it knows what kind of output it has (setPhaseAware) */
+  private phaseAware = false;
+  /** when the read clock was last moved while playing (readAlignNs) */
+  private realignedAtNs: bigint | undefined;
+
+  setPhaseAware(on: boolean): void {
+    this.phaseAware = on;
+  }
+
+  /** the phases of the last reads against the packet grid, frames (0 .. gcd(packet, block)) */
+  private readonly phases: number[] = [];
+  private phaseCache: { n: number; lag: number | undefined; behindSafe?: number } | undefined;
+  private phaseNotes = 0;
+
+  /**
+   * Where the reads fall against the packets' scheduled arrivals (the median delay): at each read,
+   * the media time arriving then (DelayTracker.mediaAt) minus the start of the newest packet's grid,
+   * modulo the period the phases repeat with (gcd(packet, block): 10 ms for 20 ms packets read in
+   * 10 ms blocks, 5 ms for L16's 5 ms packets). Recorded for the last 256 reads.
+   */
+  private notePhase(nowNs: bigint | undefined, frames: number): void {
+    if (!this.phaseAware || nowNs === undefined || this.newestTs === undefined || this.delays.count < 3) return;
+    const m = this.delays.mediaAt(nowNs);
+    if (m === undefined) return;
+    const g = gcd(this.lastPacketFrames, frames);
+    if (g <= 0) return;
+    this.phases.push((((m - this.newestTs) % g) + g) % g);
+    if (this.phases.length > 256) this.phases.shift();
+    // recomputed every 25 reads (a sort of 256 numbers; the phase moves slowly), and at every
+    // read while there are few
+    if (++this.phaseNotes >= 25 || this.phases.length < 100) {
+      this.phaseNotes = 0;
+      this.phaseCache = undefined;
+    }
+  }
+
+  /**
+   * The largest lag of a read behind the scheduled arrival of the packet it waits for, ms
+   * (undefined until 50 reads): the reads' phase (a circular mean, then the 90th percentile of the
+   * deviations from it: a late read only makes it larger, and the rare stalls do not count) plus a
+   * packet minus the phase period (the reads between two arrivals come one block apart).
+   */
+  private readLagMs(): number | undefined {
+    const n = this.phases.length;
+    if (n < 50) return undefined;
+    if (this.phaseCache) return this.phaseCache.lag;
+    const g = gcd(this.lastPacketFrames, this.blockFrames);
+    let sx = 0;
+    let sy = 0;
+    for (const p of this.phases) {
+      sx += Math.cos((2 * Math.PI * p) / g);
+      sy += Math.sin((2 * Math.PI * p) / g);
+    }
+    const mean = ((Math.atan2(sy, sx) / (2 * Math.PI)) * g + g) % g;
+    const dev = this.phases.map((p) => ((((p - mean) % g) + g * 1.5) % g) - g / 2).sort((a, b) => a - b);
+    // a packet can be counted on only spread + margin after its median arrival: the lag is behind
+    // that (wrapped before the deviation is added: a read a little later than the mean must not
+    // wrap round to "just after the packet")
+    const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * (this.o.clockRate / 1000);
+    const behindSafe = ((((mean - safe) % g) + g) % g) + Math.max(0, dev[Math.floor(n * 0.9)]);
+    const lag = this.ms(Math.min(this.lastPacketFrames, Math.max(0, behindSafe + this.lastPacketFrames - g)));
+    this.phaseCache = { n, lag, behindSafe };
+    return lag;
+  }
+
+  /**
+   * For an output whose block clock is free to choose (a timer sink): how long to delay the next
+   * read so that the reads come `afterMs` after the packets can be counted on (median arrival +
+   * spread + margin), ns (0 .. the
+   * phase period); undefined until the arrival schedule is known. The read that comes just after
+   * a packet can take it at once: the buffer then needs to hold no more than a block beyond the
+   * network's spread (with phaseAware).
+   */
+  readAlignNs(nowNs: bigint, blockFrames: number, afterMs = 1.5): bigint | undefined {
+    if (!this.phaseAware || this.newestTs === undefined || this.delays.count < 3) return undefined;
+    const g = gcd(this.lastPacketFrames, blockFrames);
+    const rate = this.o.clockRate / 1000;
+    const want = afterMs * rate;
+    if (this.state === 'playing') {
+      // while playing: on the phase measured over the last reads (readLagMs), when the reads lag
+      // more than 3 ms behind where they were aimed (the first alignment was made on a few
+      // packets, and the spread, so the point a packet can be counted on, moves later as it is
+      // measured), at most every 20 s. Moving the reads later delays the output once by less
+      // than a block; nothing is lost or repeated.
+      if (this.realignedAtNs !== undefined && nowNs - this.realignedAtNs < 20_000_000_000n) return undefined;
+      if (this.readLagMs() === undefined) return undefined;
+      const behind = this.phaseCache?.behindSafe;
+      if (behind === undefined || behind <= want + 3 * rate) return undefined;
+      this.realignedAtNs = nowNs;
+      this.phases.length = 0;
+      this.phaseCache = undefined;
+      const late = (((behind - want) % g) + g) % g;
+      return BigInt(Math.round(((g - late) / this.o.clockRate) * 1e9));
+    }
+    const m = this.delays.mediaAt(nowNs);
+    if (m === undefined) return undefined;
+    const safe = ((this.delays.spreadMs() ?? 0) + SERVO.marginMs) * rate;
+    const behind = (((m - this.newestTs - safe) % g) + g) % g;
+    const late = (((behind - want) % g) + g) % g;
+    if (late <= 2 * rate) return 0n;
+    this.phases.length = 0;
+    this.phaseCache = undefined;
+    return BigInt(Math.round(((g - late) / this.o.clockRate) * 1e9));
+  }
+
+
 
   /** audio ready to play, ms (what has arrived beyond the playout point) */
   bufferedMs(): number {
@@ -173,6 +317,9 @@ export class Player {
     this.state = 'buffering';
     this.delays.reset();
     this.newestTs = undefined;
+    this.phases.length = 0;
+    this.phaseCache = undefined;
+    this.realignedAtNs = undefined;
     this.st.resyncs++;
   }
 
@@ -286,6 +433,7 @@ export class Player {
    */
   read(frames: number, nowNs?: bigint): Float32Array {
     if (frames > this.blockFrames) this.blockFrames = frames;
+    this.notePhase(nowNs, frames);
     if (this.state !== 'playing') this.tryStart(nowNs);
     this.st.playedMs += this.ms(frames);
     if (this.state !== 'playing') return new Float32Array(frames * this.o.channels);
@@ -409,9 +557,18 @@ export class Player {
     this.levelFrames = 0;
     const err = level - this.targetMs();
     this.errFiltered = this.errFiltered === undefined ? err : this.errFiltered + ((err - this.errFiltered) * dt) / (SERVO.filterSec + dt);
-    const e = this.errFiltered;
-    const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
-    const ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
+    let e = this.errFiltered;
+    let ppm: number;
+    if (err > SERVO.drainAboveMs) {
+      // fast slew on the level itself: the level measured against the schedule is exact after an
+      // underrun (the playout point waited exactly as long as the packet was late), so it needs
+      // no filtering; the filter restarts from it, so the slow loop takes over without a lag
+      this.errFiltered = e = err;
+      ppm = Math.min(SERVO.drainMaxPpm, (err - SERVO.deadBandMs) * SERVO.drainKpPpmPerMs);
+    } else {
+      const beyond = Math.abs(e) <= SERVO.deadBandMs ? 0 : e - Math.sign(e) * SERVO.deadBandMs;
+      ppm = Math.max(-SERVO.maxPpm, Math.min(SERVO.maxPpm, beyond * SERVO.kpPpmPerMs));
+    }
     const rel = ppm / 1e6;
     this.ppm = ppm;
     // shown: the correction averaged over the last minute (the per-update value rides on the
@@ -484,4 +641,11 @@ export class Player {
   stats(): PlayerStats {
     return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
   }
+}
+
+function gcd(a: number, b: number): number {
+  a = Math.abs(Math.round(a));
+  b = Math.abs(Math.round(b));
+  while (b) [a, b] = [b, a % b];
+  return a;
 }

@@ -334,12 +334,25 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
       // written when its time has come (a timer set for exactly then, 1 ms granularity), from
       // setImmediate: after the event loop has taken in the packets that arrived meanwhile (a
       // late timer runs before them, and would find the buffer short of what had arrived)
-      const st = clock();
+      // nothing pulls, so the blocks' phase is ours: the player measures where the reads fall
+      // against the packets' arrivals and aims its latency for that phase (not the worst one),
+      // and asks for the reads to come just after each packet can be counted on (readAlignNs: the
+      // clock moves later by under a block: while buffering, and while playing at most every 20 s).
+      // Not with play --sync: there the sender's clock decides when each sample leaves.
+      const align = !tap?.read;
+      if (align) p.setPhaseAware(true);
+      let st = clock();
       let written = 0;
       const block = Math.round(s.clockRate / 100);
       const rateNs = 1e9 / s.clockRate;
       const writeDue = () => {
         if (frozen) return;
+        if (align) {
+          // measured at the time the next block is due, not now: a late timer must not look like
+          // a phase to correct (the clock would move by a block at every late wake-up)
+          const shift = p.readAlignNs(st + BigInt(Math.round((written + block) * rateNs)), block);
+          if (shift) st += shift;
+        }
         const now = clock();
         const due = Math.floor((Number(now - st) / 1e9) * s.clockRate);
         while (written + block <= due) {

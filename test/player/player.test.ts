@@ -194,3 +194,55 @@ test('latency piled up by underruns (sender hiccups of 90 then 150 ms): the exce
   // after the catch-up, within the 100 ms bound, and draining
   assert.ok(lv.filter((x) => x.t >= 10).every((x) => x.d < 100), line);
 });
+
+test('a sender hiccup of 30 ms (an underrun): the added latency is drained within 5 ms of the target in seconds, not tens of seconds, without a click', () => {
+  // the old servo (100 ppm per ms, 1000 ppm at most, on a 2 s filtered error) took 20 * ln(25 / 5)
+  // = 32 s to bring the 25 ms excess (30 ms late, the target up 5 ms) within 5 ms; the fast slew
+  // (SERVO.drainMaxPpm, 0.25%) about 10 s (the target's 5 ms rise decays by 1 ms/s meanwhile).
+  // It resamples: the output stays one continuous tone.
+  for (const codec of ['opus', 'l16'] as const) {
+    const r = simulate({ codec, seconds: 24, hz: 630, late: [{ atSec: 3, ms: 30 }], jitterMs: 1, seed: 9, statsEverySec: 0.5 });
+    const lv = r.snapshots.map((x) => ({ t: x.t, d: x.s.bufferedMs - x.s.targetMs, ppm: x.s.correctionPpm }));
+    const line = `${codec}: level - target ${lv.map((x) => `${x.t.toFixed(1)}s ${x.d.toFixed(1)}`).join(', ')}; underruns ${r.stats.underruns}, catch-ups ${r.stats.catchUps}`;
+    assert.equal(r.stats.underruns, 1, line);
+    assert.equal(r.stats.catchUps, 0, line);
+    assert.ok(lv.some((x) => x.t > 3 && x.t <= 4.5 && x.d > 15), `the hiccup added latency: ${line}`);
+    assert.ok(lv.filter((x) => x.t >= 15).every((x) => Math.abs(x.d) <= 5), `not within 5 ms of the target by 15 s: ${line}`);
+    assert.ok(lv.filter((x) => x.t >= 20).every((x) => Math.abs(x.d) <= 2), `not settled by 20 s: ${line}`);
+    assert.ok(lv.every((x) => Math.abs(x.ppm) <= 2500), line);
+    // the drain itself (from the end of the concealment, 3.1 s, to the end): no gap, no phase
+    // break, the pitch within the 0.25% of the slew
+    const mono = mixToMono(r.out, r.channels).subarray(Math.round(3.2 * r.rate));
+    const a = analyzeTone({ rate: r.rate, channels: 1, samples: mono }, { expectHz: 630 });
+    assert.equal(a.longestGapMs, 0, line);
+    assert.equal(a.phaseBreaks, 0, `phase breaks during the drain: ${line}`);
+    for (let s = 0; s + 1 <= mono.length / r.rate; s++) {
+      const f = dominantFrequency(mono.subarray(s * r.rate, (s + 1) * r.rate), r.rate);
+      assert.ok(Math.abs(f - 630) <= 630 * 0.003, `second ${s} after the hiccup at ${f.toFixed(2)} Hz: ${line}`);
+    }
+  }
+});
+
+test('a timer sink (stdout, a file): the target is computed for the reads\' actual phase, and the reads are aligned just after the packets: lower latency, no underrun, the tone whole', () => {
+  // the worst-phase target for Opus is 10 (block) + 10 (half a packet) + spread + 2 = 22-23 ms;
+  // with the reads just after each packet can be counted on, a block + spread + 2 + the 1 ms the
+  // phase estimate keeps + the reads' lag (1.5 ms), about 15 ms
+  for (const codec of ['opus', 'l16'] as const) {
+    for (let i = 0; i < 6; i++) {
+      const base = simulate({ codec, seconds: 12, hz: 630, jitterMs: 1, seed: 40 + i, cardStartSec: i * 0.0037 });
+      const r = simulate({ codec, seconds: 12, hz: 630, jitterMs: 1, seed: 40 + i, cardStartSec: i * 0.0037, timerSink: true, statsEverySec: 1 });
+      const a = report(r);
+      const line = `${codec}, card phase ${(i * 3.7).toFixed(1)} ms: target ${r.stats.targetMs.toFixed(1)} ms (worst-phase ${base.stats.targetMs.toFixed(1)}), level ${r.stats.bufferedMs.toFixed(1)} ms, underruns ${r.stats.underruns}, concealed ${JSON.stringify(r.stats.concealedMs)}, phase breaks ${a.phaseBreaks}, longest gap ${a.longestGapMs} ms`;
+      assert.equal(r.stats.underruns, 0, line);
+      assert.equal(r.stats.concealedMs.plc + r.stats.concealedMs.fade + r.stats.concealedMs.fec, 0, line);
+      assert.equal(a.phaseBreaks, 0, line);
+      assert.equal(a.longestGapMs, 0, line);
+      if (codec === 'opus') {
+        assert.ok(r.stats.targetMs <= 17.5, line);
+        assert.ok(base.stats.targetMs - r.stats.targetMs >= 5, line);
+      } else assert.ok(r.stats.targetMs <= base.stats.targetMs + 0.5, line);
+      // the level follows the lower target from the first seconds on
+      assert.ok(r.snapshots.filter((x) => x.t >= 6).every((x) => Math.abs(x.s.bufferedMs - x.s.targetMs) <= 3), line);
+    }
+  }
+});

@@ -45,6 +45,11 @@ export interface SimOptions {
   startTs?: number;
   /** the sound card's first pull comes this long after the sender's first packet left (s; default 0) */
   cardStartSec?: number;
+  /**
+   * the output is a timer sink (stdout, a file): the player is phase-aware and the card's clock
+   * takes the player's alignment (Player.readAlignNs), as src/session/play.ts does
+   */
+  timerSink?: boolean;
   /** sample level snapshots every N seconds */
   statsEverySec?: number;
 }
@@ -69,6 +74,7 @@ export function simulate(o: SimOptions): SimResult {
   const enc = o.codec === 'opus' ? new OpusEncoder({ channels, bitrate: 128000, fec: true }) : new L16Encoder();
   const dec: AudioDecoder = o.codec === 'opus' ? new OpusDecoder(channels) : new L16Decoder(channels, rate);
   const player = new Player(dec, { clockRate: rate, channels, ...o.player });
+  if (o.timerSink) player.setPhaseAware(true);
   // packets: send time, arrival time
   const packets: { arrive: number; ts: number; payload: Uint8Array }[] = [];
   const n = Math.round(o.seconds / ptime);
@@ -98,8 +104,17 @@ export function simulate(o: SimOptions): SimResult {
   const snapshots: { t: number; s: PlayerStats }[] = [];
   let pi = 0;
   let nextSnap = o.statsEverySec ?? Infinity;
+  let shift = 0;
   for (let k = 0; k < total; k++) {
-    const now = (o.cardStartSec ?? 0) + k * cardPeriod;
+    let now = (o.cardStartSec ?? 0) + k * cardPeriod + shift;
+    if (o.timerSink) {
+      const d = player.readAlignNs(BigInt(Math.round(now * 1e9)), block);
+      if (d) {
+        shift += Number(d) / 1e9;
+        now += Number(d) / 1e9;
+      }
+      if (now > o.seconds) break; // the card started later by the shift: it stops with the sender
+    }
     while (pi < packets.length && packets[pi].arrive <= now) {
       player.push(packets[pi].ts, packets[pi].payload, BigInt(Math.round(packets[pi].arrive * 1e9)));
       pi++;
