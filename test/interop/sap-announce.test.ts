@@ -194,12 +194,20 @@ test('rtpcast play --sap NAME plays the named one of two announced streams; an u
 const VLC_CLI_CLIENT = `
 const net = require('node:net');
 const [port, name] = process.argv.slice(1);
-const s = net.connect(Number(port), '127.0.0.1');
+const end = Date.now() + 20000;
+let s;
 let buf = '';
 let id;
-s.on('data', (b) => { buf += b.toString(); });
-s.on('error', (e) => { console.error(e.message); process.exit(3); });
-const end = Date.now() + 20000;
+// VLC opens its command port a moment after it starts (seconds on a loaded machine): retry until then
+const connect = () => {
+  s = net.connect(Number(port), '127.0.0.1');
+  s.on('data', (b) => { buf += b.toString(); });
+  s.on('error', (e) => {
+    if (e.code === 'ECONNREFUSED' && Date.now() < end) { setTimeout(connect, 200); return; }
+    console.error(e.message); process.exit(3);
+  });
+  s.on('connect', () => setTimeout(poll, 300));
+};
 const poll = () => {
   const m = new RegExp('\\\\|\\\\s+(\\\\d+) - ' + name.replace(/[.*+?^$()|[\\]\\\\]/g, '\\\\$&') + '\\\\s*$', 'm').exec(buf);
   if (m && !id) {
@@ -213,7 +221,7 @@ const poll = () => {
   s.write('playlist\\n');
   setTimeout(poll, 700);
 };
-s.on('connect', () => setTimeout(poll, 300));
+connect();
 `;
 
 test('VLC SAP discovery (cvlc --services-discovery sap) lists the announced stream and plays the tone', { timeout: 90_000 }, async (t) => {
