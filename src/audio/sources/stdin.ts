@@ -1,30 +1,125 @@
+import { fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AudioSource } from '../source';
 import type { PcmFormat, SampleFormat } from '../pcm';
 import { PcmStreamReader } from './stream-reader';
+import { PipeRateDetector, type PipeVerdict } from './pipe-rate';
+import { monotonicClock, type Clock } from '../../rtp/clock';
+
+/**
+ * How stdin is paced: 'live' (a producer running in real time, like parec or arecord: its clock
+ * sets the pace and what piles up is dropped), 'paced' (a file: rtpcast's clock, every sample sent),
+ * 'auto' (a pipe is measured over its first second and treated as live if it arrives at about the
+ * real-time rate; anything else is paced).
+ */
+export type StdinMode = 'live' | 'paced' | 'auto';
+
+export interface StdinOptions {
+  mode?: StdinMode;
+  clock?: Clock;
+  /** whether the stream is a pipe or socket (default: stat of file descriptor 0) */
+  isPipe?: boolean;
+}
+
+function stdinIsPipe(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
 
 /** Raw PCM on standard input, in a format the user states (`parec ... | rtpcast send --input -`). */
 export class StdinSource implements AudioSource {
-  readonly pacing = 'sender' as const;
   readonly label: string;
+  private live: boolean;
   private reader: PcmStreamReader | undefined;
   private errorFn: ((e: Error) => void) | undefined;
+  /** set by open() when the mode was detected: what was measured and what rtpcast does with it */
+  notice: string | undefined;
+  verdict: PipeVerdict | undefined;
 
   constructor(
     readonly format: PcmFormat,
     readonly sampleFormat: SampleFormat,
     private readonly stream: Readable = process.stdin,
+    private readonly opts: StdinOptions = {},
   ) {
     this.label = `raw PCM on stdin (${sampleFormat}, ${format.rate} Hz, ${format.channels} ch)`;
+    this.live = opts.mode === 'live';
+  }
+
+  get pacing(): 'sender' | 'source' {
+    return this.live ? 'source' : 'sender';
   }
 
   async open(): Promise<PcmFormat> {
-    this.reader = new PcmStreamReader(this.stream, this.sampleFormat, this.format.channels, this.format.rate);
+    const rate = this.format.rate;
+    const mode = this.opts.mode ?? 'auto';
+    const detect = mode === 'auto' && (this.opts.isPipe ?? (this.stream === process.stdin && stdinIsPipe()));
+    // live: never hold the producer back (the pipe would hide latency); the sender keeps the level low.
+    // measuring: do not hold back either, so a file shows its speed. paced: about a second.
+    this.reader = new PcmStreamReader(this.stream, this.sampleFormat, this.format.channels, this.live ? rate * 10 : detect ? rate * 30 : rate);
     this.stream.on('error', (e) => this.errorFn?.(e));
+    if (detect) {
+      this.verdict = await this.measure(this.reader);
+      this.live = this.verdict.live;
+      this.reader.highFrames = this.live ? rate * 10 : rate;
+      const r = Number.isFinite(this.verdict.ratio) ? `${this.verdict.ratio.toFixed(2)}x` : 'the whole input at once';
+      this.notice = this.live
+        ? `stdin is a live producer (audio arrives at ${r} real time): following its clock and keeping the delay low; audio that piles up beyond the target is dropped and counted (--no-live to send every sample instead)`
+        : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
+    }
     return this.format;
   }
+
+  /** Watches the first second of a pipe (see PipeRateDetector). */
+  private measure(reader: PcmStreamReader): Promise<PipeVerdict> {
+    const clock = this.opts.clock ?? monotonicClock;
+    const det = new PipeRateDetector(this.format.rate);
+    return new Promise((resolve) => {
+      let seen = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const done = (v: PipeVerdict | undefined) => {
+        if (!v) return;
+        clearTimeout(timer);
+        this.stream.off('data', onData);
+        this.stream.off('end', onEnd);
+        resolve(v);
+      };
+      const onData = () => {
+        const now = clock.nowNs();
+        const first = seen === 0;
+        const frames = reader.framesIn - seen;
+        seen = reader.framesIn;
+        done(det.feed(frames, now));
+        if (first && !det.verdict) {
+          const wait = () => {
+            const left = Number(det.deadlineNs! - clock.nowNs()) / 1e6;
+            timer = setTimeout(() => (det.decide(clock.nowNs()) ? done(det.verdict) : wait()), Math.max(1, Math.ceil(left)));
+          };
+          wait();
+        }
+      };
+      const onEnd = () => done(det.ended());
+      this.stream.on('data', onData);
+      this.stream.on('end', onEnd);
+    });
+  }
+
   read(frames: number): Float32Array | null {
     return this.reader ? this.reader.read(frames) : new Float32Array(0);
+  }
+  /** live: frames received and not yet read */
+  get buffered(): number | undefined {
+    return this.live ? this.reader?.bufferedFrames ?? 0 : undefined;
+  }
+  get arrivedFrames(): number | undefined {
+    return this.live ? this.reader?.framesIn ?? 0 : undefined;
+  }
+  discard(frames: number): number {
+    return this.reader?.discard(frames) ?? 0;
   }
   onReadable(fn: () => void): void {
     this.reader?.onReadable(fn);
