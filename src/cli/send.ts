@@ -231,6 +231,7 @@ async function sendAction(f: SendFlags): Promise<number> {
         if (info.web) say(o, (require('../web/qr') as typeof import('../web/qr')).qrTerminal(info.web.qr, o.tty));
         event(o, 'start', {
           source: info.source,
+          notes: info.notes,
           stream: { ...info.description, destinations: info.destinations },
           ssrc: info.ssrc,
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
