@@ -70,12 +70,13 @@ async function withRtpcast(port: number, extra: string[], body: (stdin: NodeJS.W
   }
 }
 
-test('interop: a live producer piped into rtpcast send: detected, latency bounded after backlog and stalls, tone right, drops counted', { timeout: 60_000 }, async () => {
+/** Runs the live producer into rtpcast (flags `extra`) and measures what reached the wire. */
+async function liveRun(port: number, extra: string[]) {
   const writes: { frame: number; atNs: bigint }[] = [];
   let t0 = 0n;
   let stallAtNs = 0n;
   let stopAtNs = 0n;
-  const { events, packets } = await withRtpcast(35010, [], async (stdin, child) => {
+  const { events, packets } = await withRtpcast(port, extra, async (stdin, child) => {
     let written = 0;
     const write = (n: number) => {
       writes.push({ frame: written, atNs: process.hrtime.bigint() });
@@ -109,9 +110,6 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
       }, 5);
     });
   });
-
-  const start = events.find((e) => e.event === 'start') as { notes: string[] } | undefined;
-  assert.ok(start?.notes.some((n) => /live producer/.test(n)), `notice that stdin is live: ${JSON.stringify(start?.notes)}`);
   // latency of each packet: its first frame (from the counter) back to when the producer wrote it
   const writtenAt = (f: number) => {
     let lo = 0;
@@ -135,6 +133,7 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
     // the tone over the second before the producer's stall (steady, no drop expected there)
     if (p.atNs >= stallAtNs - 1_000_000_000n && p.atNs < stallAtNs) for (let i = 0; i < p.payload.length; i += 4) left.push(p.payload.readInt16BE(i) / 32768);
   }
+  assert.ok(packets.length > 0, 'packets arrived');
   // the first second of sending (rtpcast measured the pipe for a second before it started, so
   // that much more piled up; it is dropped within the trimmer's first window)
   const first = packets[0].atNs + 1_000_000_000n;
@@ -142,7 +141,15 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
   const steady = lat.filter((l) => !recovering(l.atNs)).map((l) => l.ms).sort((a, b) => a - b);
   const q = (p: number) => steady[Math.min(steady.length - 1, Math.floor(p * steady.length))];
   const stop = events.find((e) => e.event === 'stop') as { droppedMs?: number; underruns: number } | undefined;
-  console.log(`live stdin: ${lat.length} packets, steady latency p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${steady[steady.length - 1].toFixed(1)} ms; first second max ${Math.max(...lat.filter((l) => l.atNs < first).map((l) => l.ms)).toFixed(0)} ms; dropped ${stop?.droppedMs} ms, underruns ${stop?.underruns}`);
+  const start = events.find((e) => e.event === 'start') as { notes: string[] } | undefined;
+  const line = `${extra.join(' ') || 'auto'}: ${lat.length} packets, steady write-to-wire latency p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${steady[steady.length - 1].toFixed(1)} ms; first second max ${Math.max(...lat.filter((l) => l.atNs < first).map((l) => l.ms)).toFixed(0)} ms; dropped ${stop?.droppedMs ?? '-'} ms, underruns ${stop?.underruns}`;
+  console.log(line);
+  return { steady, q, stop, start, left };
+}
+
+test('interop: a live producer piped into rtpcast send: detected, latency bounded after backlog and stalls, tone right, drops counted', { timeout: 60_000 }, async () => {
+  const { steady, q, stop, start, left } = await liveRun(35010, []);
+  assert.ok(start?.notes.some((n) => /live producer/.test(n)), `notice that stdin is live: ${JSON.stringify(start?.notes)}`);
   assert.ok(steady.length > 500, `enough packets measured: ${steady.length}`);
   assert.ok(q(0.99) < 100, `p99 write-to-wire latency ${q(0.99).toFixed(1)} ms (< 100 ms)`);
   assert.ok(steady[steady.length - 1] < 150, `max steady latency ${steady[steady.length - 1].toFixed(1)} ms`);
@@ -151,6 +158,12 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
   assert.ok(left.length > RATE / 2, `tone samples before the stall: ${left.length}`);
   const hz = dominantFrequency(Float32Array.from(left), RATE);
   assert.ok(Math.abs(hz - HZ) < 1, `tone at ${hz.toFixed(2)} Hz`);
+});
+
+test('interop: the same producer with --no-live (paced like a file, the old behaviour) keeps what piled up: the latency the fix removes', { timeout: 60_000 }, async () => {
+  const { q, stop } = await liveRun(35030, ['--no-live']);
+  assert.equal(stop?.droppedMs, undefined, 'paced: nothing dropped');
+  assert.ok(q(0.5) > 300, `paced, the 0.5 s backlog stays: p50 ${q(0.5).toFixed(1)} ms`);
 });
 
 test('interop: a file piped into rtpcast send: detected as faster than real time, every sample sent, paced', { timeout: 60_000 }, async () => {
