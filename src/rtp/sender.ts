@@ -140,7 +140,7 @@ export class RtpSender extends EventEmitter {
     this.droppedFrames += gone;
     this.packetizer.markDiscontinuity();
     const ms = (f: number) => Math.round((f / this.o.description.sampleRate) * 1000);
-    this.emit('warning', `${ms(gone)} ms of audio from ${src.label} had piled up beyond the ${ms(this.trimmer.targetFrames)} ms target (written before rtpcast read it, or while rtpcast was held up): dropped it to keep the delay low (${ms(this.droppedFrames)} ms dropped so far)`);
+    this.emit('warning', `${ms(gone)} ms of audio from ${src.label} had piled up beyond the ${ms(this.trimmer.targetFrames)} ms target (written before rtpcast read it, or while rtpcast was held up): dropped it to keep the delay low (${ms(this.droppedFrames)} ms dropped so far; a file piped in is not a live producer: send it whole with --no-live)`);
   }
 
   /** Frames captured and not yet sent (sender FIFO + the source's own buffer), in stream frames. */
