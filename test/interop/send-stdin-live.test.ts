@@ -46,7 +46,7 @@ async function withRtpcast(port: number, extra: string[], body: (stdin: NodeJS.W
     if (m.length > 12 && (m[1] & 0x7f) === 96) packets.push({ atNs: process.hrtime.bigint(), payload: m.subarray(12) });
   });
   await new Promise<void>((r) => sock.bind(port, '127.0.0.1', r));
-  const child = spawn(process.execPath, [RTPCAST_CLI, 'send', '--input', '-', '--input-rate', String(RATE), '--codec', 'l16', '--rate', String(RATE), '--ptime', '10', '--pt', '96', '--dest', `127.0.0.1:${port}`, '--json', ...extra], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [RTPCAST_CLI, 'send', '--input', '-', '--input-rate', String(RATE), '--codec', 'l16', '--rate', String(RATE), '--pt', '96', '--dest', `127.0.0.1:${port}`, '--json', ...extra], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b));
@@ -97,8 +97,11 @@ async function liveRun(port: number, extra: string[]) {
         }
         if (el >= 7 && stopAtNs === 0n) {
           stopAtNs = process.hrtime.bigint();
-          process.kill(child.pid!, 'SIGSTOP');
-          setTimeout(() => process.kill(child.pid!, 'SIGCONT'), 300);
+          const signal = (sig: NodeJS.Signals) => {
+            if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, sig);
+          };
+          signal('SIGSTOP');
+          setTimeout(() => signal('SIGCONT'), 300);
         }
         if (el >= 12) {
           clearInterval(iv);
