@@ -28,6 +28,8 @@ export interface AudioSource {
    */
   readonly arrivedFrames?: number;
   discard?(frames: number): number;
+  /** frames the source dropped itself before sending began (stdin: what piled up while it was measured); counted with the sender's */
+  readonly droppedFrames?: number;
   /** called when more audio becomes readable after a read came up short */
   onReadable(fn: () => void): void;
   /** a failure after open (the decoder died, the device vanished) */

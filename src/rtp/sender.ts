@@ -115,6 +115,7 @@ export class RtpSender extends EventEmitter {
     this.servo = this.live ? new LevelServo(cushion, d.sampleRate) : undefined;
     if (this.live && o.source.arrivedFrames !== undefined && o.source.discard) {
       this.trimmer = new BacklogTrimmer(cushion, Math.round(((o.backlogSlackMs ?? 30) / 1000) * d.sampleRate));
+      this.droppedFrames = ((o.source.droppedFrames ?? 0) * d.sampleRate) / o.sourceFormat.rate;
     }
   }
 

@@ -39,6 +39,9 @@ export class StdinSource implements AudioSource {
   /** set by open() when the mode was detected: what was measured and what rtpcast does with it */
   notice: string | undefined;
   verdict: PipeVerdict | undefined;
+  /** ms of audio dropped when the measurement found a live producer (it had piled up meanwhile) */
+  droppedAtStartMs = 0;
+  droppedFrames = 0;
 
   constructor(
     readonly format: PcmFormat,
@@ -67,8 +70,12 @@ export class StdinSource implements AudioSource {
       this.live = this.verdict.live;
       this.reader.highFrames = this.live ? rate * 10 : rate;
       const r = Number.isFinite(this.verdict.ratio) ? `${this.verdict.ratio.toFixed(2)}x` : 'the whole input at once';
+      // what a live producer wrote before and while it was measured is that old already: keep the last 100 ms
+      const old = this.live ? this.reader.discard(Math.max(0, this.reader.bufferedFrames - Math.round(rate * 0.1))) : 0;
+      this.droppedFrames = old;
+      this.droppedAtStartMs = Math.round((old / rate) * 1000);
       this.notice = this.live
-        ? `stdin is a live producer (audio arrives at ${r} real time): following its clock and keeping the delay low; audio that piles up beyond the target is dropped and counted (--no-live to send every sample instead)`
+        ? `stdin is a live producer (audio arrives at ${r} real time): following its clock and keeping the delay low; the ${this.droppedAtStartMs} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
         : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
     }
     return this.format;

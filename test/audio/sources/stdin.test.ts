@@ -56,10 +56,13 @@ test('StdinSource auto: a pipe in real time becomes a live source (source pacing
   }
   await opened;
   assert.equal(src.pacing, 'source');
-  assert.match(src.notice!, /live producer.*1\.00x/);
+  assert.match(src.notice!, /live producer.*1\.00x.*the 1650 ms that piled up.*were dropped/);
   assert.equal(src.arrivedFrames, 24000 + 130 * 480);
+  // decided at 1.25 s (0.5 s + 1.25 s received): the last 100 ms kept, then 5 more writes of 10 ms
+  assert.equal(src.droppedAtStartMs, 1650);
+  assert.equal(src.buffered, 4800 + 5 * 480);
   assert.equal(src.discard(1000), 1000);
-  assert.equal(src.buffered, 24000 + 130 * 480 - 1000);
+  assert.equal(src.buffered, 4800 + 5 * 480 - 1000);
 });
 
 test('StdinSource auto: a file piped faster than real time keeps sender pacing and loses nothing', async () => {
