@@ -58,7 +58,7 @@ Examples:
       only Firefox's sound, to the PC at 192.168.1.20, still audible here
   rtpcast send --input song.flac --dest 192.168.1.20:5004 --sdp stream.sdp
       a file (anything ffmpeg decodes) to the PC at 192.168.1.20; copy stream.sdp there and open it in VLC
-  parec --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --live --codec l16 --rate 44100 --dest 192.168.1.20
+  parec --latency-msec=20 --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --live --codec l16 --rate 44100 --dest 192.168.1.20
       what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004); --live: parec runs
       in real time, so rtpcast follows it and keeps the delay low (cat file.raw | ... --no-live sends a file whole)
   rtpcast send --codec l16 --dest 239.1.2.3:5004 --ttl 1 --sdp room.sdp

@@ -69,7 +69,7 @@ export class StdinSource implements AudioSource {
       this.verdict = await this.measure(this.reader);
       this.live = this.verdict.live;
       this.reader.highFrames = this.live ? rate * 10 : rate;
-      const r = Number.isFinite(this.verdict.ratio) ? `${this.verdict.ratio.toFixed(2)}x` : 'the whole input at once';
+      const r = !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x, a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x`;
       // what a live producer wrote before and while it was measured is that old already: keep the last 100 ms
       const old = this.live ? this.reader.discard(Math.max(0, this.reader.bufferedFrames - Math.round(rate * 0.1))) : 0;
       this.droppedFrames = old;
