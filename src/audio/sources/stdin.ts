@@ -69,13 +69,13 @@ export class StdinSource implements AudioSource {
       this.verdict = await this.measure(this.reader);
       this.live = this.verdict.live;
       this.reader.highFrames = this.live ? rate * 10 : rate;
-      const r = !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x, a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x`;
+      const r = !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x real time: a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x real time`;
       // what a live producer wrote before and while it was measured is that old already: keep the last 100 ms
       const old = this.live ? this.reader.discard(Math.max(0, this.reader.bufferedFrames - Math.round(rate * 0.1))) : 0;
       this.droppedFrames = old;
       this.droppedAtStartMs = Math.round((old / rate) * 1000);
       this.notice = this.live
-        ? `stdin is a live producer (audio arrives at ${r} real time): following its clock and keeping the delay low; the ${this.droppedAtStartMs} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
+        ? `stdin is a live producer (audio arrives at ${r}): following its clock and keeping the delay low; the ${this.droppedAtStartMs} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
         : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
     }
     return this.format;
