@@ -166,6 +166,16 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
   assert.ok(Math.abs(hz - HZ) < 1, `tone at ${hz.toFixed(2)} Hz`);
 });
 
+test('interop: the same producer with --live (the README recipe): no measuring second, the backlog dropped at once, latency bounded', { timeout: 60_000 }, async () => {
+  const { steady, q, stop, start } = await liveRun(35040, ['--live']);
+  const atStart = /the (\d+) ms that piled up/.exec(start!.notes.join(' '));
+  assert.ok(atStart && Number(atStart[1]) >= 400, `the notice says the backlog was dropped: ${start!.notes.join(' ')}`);
+  assert.ok(steady.length > 500, `enough packets measured: ${steady.length}`);
+  assert.ok(q(0.99) < 100, `p99 write-to-wire latency ${q(0.99).toFixed(1)} ms (< 100 ms)`);
+  assert.ok(steady[steady.length - 1] < 150, `max steady latency ${steady[steady.length - 1].toFixed(1)} ms`);
+  assert.ok((stop?.droppedMs ?? 0) >= Number(atStart[1]) + 400, `dropped ${stop?.droppedMs} ms (the backlog, both stalls; counted)`);
+});
+
 test('interop: the same producer with --no-live (paced like a file, the old behaviour) keeps what piled up: the latency the fix removes', { timeout: 60_000 }, async () => {
   const { q, stop } = await liveRun(35030, ['--no-live']);
   assert.equal(stop?.droppedMs, undefined, 'paced: nothing dropped');

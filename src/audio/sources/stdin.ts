@@ -70,15 +70,41 @@ export class StdinSource implements AudioSource {
       this.live = this.verdict.live;
       this.reader.highFrames = this.live ? rate * 10 : rate;
       const r = !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x real time: a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x real time`;
-      // what a live producer wrote before and while it was measured is that old already: keep the last 100 ms
-      const old = this.live ? this.reader.discard(Math.max(0, this.reader.bufferedFrames - Math.round(rate * 0.1))) : 0;
-      this.droppedFrames = old;
-      this.droppedAtStartMs = Math.round((old / rate) * 1000);
+      const old = this.live ? this.dropBacklog() : 0;
       this.notice = this.live
-        ? `stdin is a live producer (audio arrives at ${r}): following its clock and keeping the delay low; the ${this.droppedAtStartMs} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
+        ? `stdin is a live producer (audio arrives at ${r}): following its clock and keeping the delay low; the ${old} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
         : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
+    } else if (this.live) {
+      // --live: what the producer wrote before rtpcast read it is in the pipe; it comes in within
+      // moments of the first byte. Take it in, then keep only the newest 100 ms.
+      await this.firstData(150);
+      const old = this.dropBacklog();
+      if (old > 0) this.notice = `stdin --live: the ${old} ms that piled up before rtpcast read it were dropped; audio that piles up later beyond the target is dropped and counted`;
     }
     return this.format;
+  }
+
+  /** What stands in the buffer beyond the newest 100 ms is old already: dropped and counted. Returns ms. */
+  private dropBacklog(): number {
+    const rate = this.format.rate;
+    const old = this.reader!.discard(Math.max(0, this.reader!.bufferedFrames - Math.round(rate * 0.1)));
+    this.droppedFrames += old;
+    this.droppedAtStartMs = Math.round((this.droppedFrames / rate) * 1000);
+    return Math.round((old / rate) * 1000);
+  }
+
+  /** Resolves `thenMs` after the first byte (or at the end of the input). */
+  private firstData(thenMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const go = () => {
+        this.stream.off('data', go);
+        this.stream.off('end', go);
+        setTimeout(resolve, thenMs);
+      };
+      if (this.reader!.framesIn > 0) return go();
+      this.stream.on('data', go);
+      this.stream.on('end', go);
+    });
   }
 
   /** Watches the first second of a pipe (see PipeRateDetector). */

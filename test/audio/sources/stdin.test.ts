@@ -89,12 +89,19 @@ test('StdinSource auto: a file piped faster than real time keeps sender pacing a
   assert.equal(total, 20 * 16384, 'every frame');
 });
 
-test('StdinSource: --live and --no-live skip the measurement; not a pipe: paced', async () => {
+test('StdinSource: --live and --no-live skip the measurement (--live drops the backlog but the newest 100 ms); not a pipe: paced', async () => {
   for (const [mode, pacing] of [['live', 'source'], ['paced', 'sender']] as const) {
-    const s = new StdinSource({ rate: 48000, channels: 2 }, 's16le', new PassThrough(), { mode, isPipe: true });
-    await s.open();
+    const stream = new PassThrough();
+    const s = new StdinSource({ rate: 48000, channels: 2 }, 's16le', stream, { mode, isPipe: true });
+    const opened = s.open();
+    stream.write(Buffer.alloc(24000 * 4));
+    await opened;
     assert.equal(s.pacing, pacing);
-    assert.equal(s.notice, undefined);
+    if (mode === 'live') {
+      assert.match(s.notice!, /the 400 ms that piled up before rtpcast read it were dropped/);
+      assert.equal(s.buffered, 4800);
+      assert.equal(s.droppedFrames, 19200);
+    } else assert.equal(s.notice, undefined);
   }
   const s = new StdinSource({ rate: 48000, channels: 2 }, 's16le', new PassThrough(), { mode: 'auto', isPipe: false });
   await s.open();
