@@ -19,6 +19,8 @@ export interface StdinOptions {
   clock?: Clock;
   /** whether the stream is a pipe or socket (default: stat of file descriptor 0) */
   isPipe?: boolean;
+  /** auto: how long to wait for a first byte to measure before choosing paced (default 2000 ms) */
+  firstByteMs?: number;
 }
 
 function stdinIsPipe(): boolean {
@@ -69,11 +71,13 @@ export class StdinSource implements AudioSource {
       this.verdict = await this.measure(this.reader);
       this.live = this.verdict.live;
       this.reader.highFrames = this.live ? rate * 10 : rate;
-      const r = !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x real time: a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x real time`;
+      const r = Number.isNaN(this.verdict.ratio) ? `nothing arrived within ${(this.opts.firstByteMs ?? 2000) / 1000} s to measure` : !Number.isFinite(this.verdict.ratio) ? 'the whole input at once' : this.verdict.ratio < 0.5 ? `${this.verdict.ratio.toFixed(2)}x real time: a producer that writes in big chunks or starts slowly, e.g. parec without --latency-msec` : `${this.verdict.ratio.toFixed(2)}x real time`;
       const old = this.live ? this.dropBacklog() : 0;
       this.notice = this.live
         ? `stdin is a live producer (audio arrives at ${r}): following its clock and keeping the delay low; the ${old} ms that piled up before and while it was measured were dropped, and audio that piles up later beyond the target is dropped and counted (--no-live to send every sample instead)`
-        : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
+        : Number.isNaN(this.verdict.ratio)
+          ? `stdin: ${r}: sending every sample, paced by rtpcast's clock, as for a file (--live if the producer is a live capture such as parec or arecord; --no-live to skip this wait)`
+          : `stdin arrives faster than real time (${r}): sending every sample, paced by rtpcast's clock (--live if the producer is a live capture such as parec or arecord)`;
     } else if (this.live) {
       // --live: what the producer wrote before rtpcast read it is in the pipe; it comes in within
       // moments of the first byte. Take it in, then keep only the newest 100 ms.
@@ -128,6 +132,7 @@ export class StdinSource implements AudioSource {
         seen = reader.framesIn;
         done(det.feed(frames, now));
         if (first && !det.verdict) {
+          clearTimeout(timer);
           const wait = () => {
             const left = Number(det.deadlineNs! - clock.nowNs()) / 1e6;
             timer = setTimeout(() => (det.decide(clock.nowNs()) ? done(det.verdict) : wait()), Math.max(1, Math.ceil(left)));
@@ -136,6 +141,9 @@ export class StdinSource implements AudioSource {
         }
       };
       const onEnd = () => done(det.ended());
+      // nothing to measure yet (a producer that waits for the SDP or the banner): do not hold the
+      // start up; paced, as before, and the notice says how to choose
+      timer = setTimeout(() => done(det.verdict ?? { live: false, ratio: NaN }), this.opts.firstByteMs ?? 2000);
       this.stream.on('data', onData);
       this.stream.on('end', onEnd);
     });

@@ -107,3 +107,11 @@ test('StdinSource: --live and --no-live skip the measurement (--live drops the b
   await s.open();
   assert.equal(s.pacing, 'sender');
 });
+
+test('StdinSource auto: a producer that writes nothing at first (it waits for the SDP) does not hold the start up: paced, said', async () => {
+  const stream = new PassThrough();
+  const s = new StdinSource({ rate: 48000, channels: 2 }, 's16le', stream, { mode: 'auto', isPipe: true, firstByteMs: 50 });
+  await s.open();
+  assert.equal(s.pacing, 'sender');
+  assert.match(s.notice!, /nothing arrived within 0.05 s to measure.*--live/);
+});
