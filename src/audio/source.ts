@@ -7,8 +7,9 @@ import type { PcmFormat } from './pcm';
  * `pacing` says whose clock sets the pace:
  * - 'sender': rtpcast's monotonic clock (tone, files, stdin PCM): the source is read as fast as
  *   packets are due and is held back (backpressure) in between.
- * - 'source': a capture device's clock (system audio, devices; next stage): packets leave when
- *   the device has produced them, so a device that runs 0.01% fast never over- or under-runs.
+ * - 'source': a capture device's clock (system audio, devices, stdin from a live producer such as
+ *   parec or arecord): packets leave when the device has produced them, so a device that runs
+ *   0.01% fast never over- or under-runs.
  */
 export interface AudioSource {
   /** for messages: "tone 440 Hz", "file song.mp3 (decoded by ffmpeg)" */
@@ -20,6 +21,15 @@ export interface AudioSource {
   read(frames: number): Float32Array | null;
   /** live sources: frames captured and not yet read (the sender keeps this near a target) */
   readonly buffered?: number;
+  /**
+   * live sources that can fall behind their producer (stdin from a live producer): frames received
+   * so far, and a way to drop the oldest waiting frames. The sender then drops what piled up
+   * beyond its target (start-up backlog, a stall of rtpcast) and counts it.
+   */
+  readonly arrivedFrames?: number;
+  discard?(frames: number): number;
+  /** frames the source dropped itself before sending began (stdin: what piled up while it was measured); counted with the sender's */
+  readonly droppedFrames?: number;
   /** called when more audio becomes readable after a read came up short */
   onReadable(fn: () => void): void;
   /** a failure after open (the decoder died, the device vanished) */

@@ -89,6 +89,7 @@ export function renderStatus(s: SenderStatus): string {
     s.bufferedMs !== undefined ? `buf ${s.bufferedMs} ms` : '',
     s.clockPpm ? `clock ${s.clockPpm > 0 ? '+' : ''}${s.clockPpm} ppm` : '',
     s.underruns ? `${s.underruns} underruns` : '',
+    s.droppedMs ? `${s.droppedMs} ms dropped` : '',
     s.resyncs ? `${s.resyncs} resyncs` : '',
   ].filter(Boolean).join(' ');
   return `${formatClock(s.elapsedSec)}  ${String(s.packets).padStart(7)} pkts  ${s.kbps.toFixed(0).padStart(5)} kb/s  ${lv} dBFS${extra ? '  ' + extra : ''}`;

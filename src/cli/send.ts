@@ -17,6 +17,7 @@ interface SendFlags {
   format: string;
   inputRate?: number;
   inputChannels?: number;
+  live?: boolean;
   codec: string;
   rate?: number;
   channels?: number;
@@ -57,8 +58,9 @@ Examples:
       only Firefox's sound, to the PC at 192.168.1.20, still audible here
   rtpcast send --input song.flac --dest 192.168.1.20:5004 --sdp stream.sdp
       a file (anything ffmpeg decodes) to the PC at 192.168.1.20; copy stream.sdp there and open it in VLC
-  parec --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --codec l16 --rate 44100 --dest 192.168.1.20
-      what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004)
+  parec --latency-msec=20 --format=s16le --rate=44100 --channels=2 | rtpcast send --input - --live --codec l16 --rate 44100 --dest 192.168.1.20
+      what this Linux box plays, uncompressed, as PT 10 (VLC on the PC: vlc rtp://@:5004); --live: parec runs
+      in real time, so rtpcast follows it and keeps the delay low (cat file.raw | ... --no-live sends a file whole)
   rtpcast send --codec l16 --dest 239.1.2.3:5004 --ttl 1 --sdp room.sdp
       multicast to every listener on the LAN segment (wired networks; Wi-Fi often drops multicast)
   rtpcast send --srtp --dest 192.168.1.20 --sdp stream.sdp
@@ -90,6 +92,8 @@ export function sendCommand(): Command {
     .addOption(new Option('--format <fmt>', 'raw PCM sample format on stdin').choices(SAMPLE_FORMATS).default('s16le'))
     .addOption(new Option('--input-rate <hz>', 'sample rate of raw PCM on stdin (default: --rate, else 48000)').argParser(intArg('--input-rate', 1000, 384000)))
     .addOption(new Option('--input-channels <n>', 'channels of raw PCM on stdin (default: --channels, else 2)').argParser(intArg('--input-channels', 1, 32)))
+    .option('--live', 'with --input -: the producer runs in real time, like parec or arecord: follow its clock and keep the delay low (about 50 ms); audio that piled up beyond that (written before rtpcast started reading, or while it was held up) is dropped, counted and reported. Without --live or --no-live a pipe is measured over its first second and treated as live if it arrives at about the real-time rate (a notice says which)')
+    .option('--no-live', 'with --input -: the input is a file being piped (cat, a decoder): send every sample, paced by rtpcast\'s clock')
     .addOption(new Option('-c, --codec <codec>', 'l16 (uncompressed, big-endian) or opus (RFC 7587)').choices(['l16', 'opus']).default('opus'))
     .addOption(new Option('-r, --rate <hz>', 'stream sample rate (L16; Opus is always 48000)').argParser(intArg('--rate', 1000, 384000)))
     .addOption(new Option('--channels <n>', 'stream channels (default 2)').argParser(intArg('--channels', 1, 8)))
@@ -131,6 +135,7 @@ export const ANNOUNCED_L16_PT = 127;
 export function toSendRequest(f: SendFlags): SendRequest {
   const chosen = [f.input !== undefined && '--input', f.tone !== undefined && '--tone', f.source !== undefined && '--source'].filter(Boolean);
   if (chosen.length > 1) throw usageError(`${chosen.join(' and ')} each choose the source`, 'give only one of them');
+  if (f.live !== undefined && f.input !== '-') throw usageError(`--${f.live ? '' : 'no-'}live describes raw PCM on stdin (--input -)`, 'capture sources (--source) always follow the device\'s clock; files are always sent whole');
   if (f.keepLocal && !f.source?.startsWith('app:')) throw usageError('--keep-local goes with --source app:NAME', 'system sound and devices stay audible anyway');
   let source: SourceRequest;
   if (f.source !== undefined) {
@@ -138,7 +143,7 @@ export function toSendRequest(f: SendFlags): SendRequest {
     const spec = parseSourceSpec(f.source, f.keepLocal);
     source = spec.kind === 'tone' ? { kind: 'tone', hz: 440, dbfs: f.toneLevel } : spec;
   } else if (f.input === '-') {
-    source = { kind: 'stdin', format: f.format as SampleFormat, rate: f.inputRate ?? f.rate ?? 48000, channels: f.inputChannels ?? f.channels ?? 2 };
+    source = { kind: 'stdin', format: f.format as SampleFormat, rate: f.inputRate ?? f.rate ?? 48000, channels: f.inputChannels ?? f.channels ?? 2, ...(f.live !== undefined ? { live: f.live } : {}) };
   } else if (f.input !== undefined) {
     if (f.inputRate || f.inputChannels) throw usageError('--input-rate/--input-channels describe raw PCM on stdin (--input -)', 'files carry their own format: leave these out');
     source = { kind: 'file', path: f.input };
@@ -226,6 +231,7 @@ async function sendAction(f: SendFlags): Promise<number> {
         if (info.web) say(o, (require('../web/qr') as typeof import('../web/qr')).qrTerminal(info.web.qr, o.tty));
         event(o, 'start', {
           source: info.source,
+          notes: info.notes,
           stream: { ...info.description, destinations: info.destinations },
           ssrc: info.ssrc,
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
@@ -257,7 +263,7 @@ async function sendAction(f: SendFlags): Promise<number> {
   process.off('SIGTERM', onSignal);
   if (statusShown) o.err.write('\n');
   const why = { duration: 'duration reached', 'input-ended': 'input ended', stopped: 'stopped', error: 'the source failed' }[reason];
-  say(o, `rtpcast send: ${why}: ${status.packets} packets, ${(status.octets / 1e6).toFixed(2)} MB of payload, ${status.elapsedSec.toFixed(2)} s of audio${status.underruns ? `, ${status.underruns} underruns (silence sent while the input was late)` : ''}`);
+  say(o, `rtpcast send: ${why}: ${status.packets} packets, ${(status.octets / 1e6).toFixed(2)} MB of payload, ${status.elapsedSec.toFixed(2)} s of audio${status.underruns ? `, ${status.underruns} underruns (silence sent while the input was late)` : ''}${status.droppedMs ? `, ${status.droppedMs} ms of audio dropped (it piled up beyond the latency target)` : ''}`);
   event(o, 'stop', { reason, ...status });
   return reason === 'error' ? 1 : 0;
 }

@@ -9,6 +9,7 @@ import type { StreamDescription } from '../stream/description';
 import type { Transport } from '../transport/udp';
 import type { Clock, WallClock } from './clock';
 import { LevelServo, PacketSchedule } from './pacer';
+import { BacklogTrimmer } from './backlog';
 import { RtpPacketizer, type RtpStartState } from './packetizer';
 import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds, type SenderReportInput } from './rtcp';
 
@@ -31,6 +32,8 @@ export interface SenderStatus {
   clockPpm?: number;
   /** live sources: audio captured and waiting, in ms */
   bufferedMs?: number;
+  /** live sources that can fall behind (stdin): audio dropped because it piled up beyond the target, in ms */
+  droppedMs?: number;
 }
 
 export interface SenderOptions {
@@ -52,6 +55,8 @@ export interface SenderOptions {
   cushionMs?: number;
   /** warn after this many seconds below -60 dBFS (default 10) */
   silenceWarnSec?: number;
+  /** live sources with arrivedFrames: how far the standing level may exceed the target before the excess is dropped (default 30 ms) */
+  backlogSlackMs?: number;
 }
 
 /** -60 dBFS: below this a packet counts as silent (linear peak, full scale 1) */
@@ -85,6 +90,10 @@ export class RtpSender extends EventEmitter {
   private readonly cname: string;
   private readonly live: boolean;
   private readonly servo: LevelServo | undefined;
+  private readonly trimmer: BacklogTrimmer | undefined;
+  private lastArrived: number | undefined;
+  /** stream frames dropped by the trimmer */
+  private droppedFrames = 0;
   private waitedNs = 0n;
   private silentPackets = 0;
   private silenceWarned = false;
@@ -104,6 +113,35 @@ export class RtpSender extends EventEmitter {
     this.live = o.source.pacing === 'source';
     const cushion = Math.round(((o.cushionMs ?? 30) / 1000) * d.sampleRate) + d.frameSamples;
     this.servo = this.live ? new LevelServo(cushion, d.sampleRate) : undefined;
+    if (this.live && o.source.arrivedFrames !== undefined && o.source.discard) {
+      this.trimmer = new BacklogTrimmer(cushion, Math.round(((o.backlogSlackMs ?? 30) / 1000) * d.sampleRate));
+      this.droppedFrames = ((o.source.droppedFrames ?? 0) * d.sampleRate) / o.sourceFormat.rate;
+    }
+  }
+
+  /**
+   * A live producer that got ahead of us (what it wrote before we read, or while we were held up)
+   * would otherwise stay ahead for good: measure the level just before each arrival and drop what
+   * stands above the target (BacklogTrimmer), oldest first, counted and reported.
+   */
+  private trimBacklog(now: bigint): void {
+    const src = this.o.source;
+    const arrived = src.arrivedFrames;
+    if (!this.trimmer || arrived === undefined) return;
+    const ratio = this.o.description.sampleRate / this.o.sourceFormat.rate;
+    const fresh = arrived - (this.lastArrived ?? arrived);
+    this.lastArrived = arrived;
+    if (fresh <= 0) return;
+    const drop = this.trimmer.arrived(this.level() - fresh * ratio, now);
+    if (drop <= 0) return;
+    const fromFifo = Math.min(drop, this.fifo.frames);
+    if (fromFifo > 0) this.fifo.read(fromFifo);
+    const fromSource = Math.floor((drop - fromFifo) / ratio);
+    const gone = fromFifo + (fromSource > 0 ? src.discard!(fromSource) * ratio : 0);
+    this.droppedFrames += gone;
+    this.packetizer.markDiscontinuity();
+    const ms = (f: number) => Math.round((f / this.o.description.sampleRate) * 1000);
+    this.emit('warning', `${ms(gone)} ms of audio from ${src.label} had piled up beyond the ${ms(this.trimmer.targetFrames)} ms target (written before rtpcast read it, or while rtpcast was held up): dropped it to keep the delay low (${ms(this.droppedFrames)} ms dropped so far; a file piped in is not a live producer: send it whole with --no-live)`);
   }
 
   /** Frames captured and not yet sent (sender FIFO + the source's own buffer), in stream frames. */
@@ -129,6 +167,7 @@ export class RtpSender extends EventEmitter {
       const need = this.servo ? this.servo.targetFrames : this.o.description.frameSamples;
       if (!this.fill(this.o.description.frameSamples) && !this.sourceEnded) return;
       if (this.servo && this.level() < need && !this.sourceEnded) return;
+      this.lastArrived = this.o.source.arrivedFrames;
       this.monoStart = this.o.clock.nowNs();
       this.wallStart = this.o.wall.unixSeconds();
       this.schedule = new PacketSchedule(this.o.description.frameSamples, this.o.description.sampleRate, this.monoStart);
@@ -181,6 +220,7 @@ export class RtpSender extends EventEmitter {
   private tick = (): void => {
     if (!this.running || !this.schedule) return;
     const now = this.o.clock.nowNs();
+    this.trimBacklog(now);
     if (this.schedule.catchUp(this.sent, now)) {
       this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
       // media time now maps to a later wall time: a sender report with the next packet says so
@@ -300,6 +340,7 @@ export class RtpSender extends EventEmitter {
       resyncs: this.schedule?.resyncs ?? 0,
       sendErrors: 0,
       ...(this.servo ? { clockPpm: Math.round(this.servo.ppm), bufferedMs: Math.round((this.level() / this.o.description.sampleRate) * 1000) } : {}),
+      ...(this.trimmer ? { droppedMs: Math.round((this.droppedFrames / this.o.description.sampleRate) * 1000) } : {}),
     };
   }
 

@@ -35,7 +35,8 @@ export type SourceRequest =
   /** system sound when a sound server answers, else a test tone */
   | { kind: 'default'; hz: number; dbfs: number }
   | { kind: 'file'; path: string }
-  | { kind: 'stdin'; format: SampleFormat; rate: number; channels: number };
+  /** live: the producer runs in real time (true), is a file being piped (false), or measure it (undefined) */
+  | { kind: 'stdin'; format: SampleFormat; rate: number; channels: number; live?: boolean };
 
 export interface SendRequest {
   source: SourceRequest;
@@ -139,7 +140,7 @@ async function makeSource(r: SourceRequest, streamFormat: PcmFormat, notes: stri
       // a plain PCM WAV already in the stream's format needs no decoder process
       return { source: WavFileSource.probe(r.path, streamFormat) ?? new FfmpegFileSource(r.path, streamFormat) };
     case 'stdin':
-      return { source: new StdinSource({ rate: r.rate, channels: r.channels }, r.format) };
+      return { source: new StdinSource({ rate: r.rate, channels: r.channels }, r.format, process.stdin, { mode: r.live === undefined ? 'auto' : r.live ? 'live' : 'paced' }) };
     case 'system':
     case 'app':
     case 'device': {
@@ -194,6 +195,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     }
     capture?.onNotice((m) => hooks.onWarning?.(m));
     const sourceFormat = await source.open();
+    if (source instanceof StdinSource && source.notice) notes.push(source.notice);
     transport = await UdpTransport.open(dests, { ttl: description.ttl, multicastLoop: req.multicastLoop, multicastInterface: req.multicastInterface });
     const start = req.start ?? randomStartState();
     const wire: Transport = srtpKey ? new SrtpTransport(transport, masterKeyFrom(srtpKey)) : transport;

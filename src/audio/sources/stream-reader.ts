@@ -13,13 +13,16 @@ export class PcmStreamReader {
   private paused = false;
   ended = false;
   bytesIn = 0;
+  /** whole frames received so far (arrivals, whether read yet or not) */
+  framesIn = 0;
   private readable: (() => void) | undefined;
 
   constructor(
     private readonly stream: Readable,
     readonly format: SampleFormat,
     readonly channels: number,
-    private readonly highFrames: number,
+    /** pause the stream above this many frames (changeable: stdin loosens it while it measures its producer) */
+    public highFrames: number,
   ) {
     this.fifo = new PcmFifo(channels);
     stream.on('data', (b: Buffer) => this.onData(b));
@@ -43,7 +46,10 @@ export class PcmStreamReader {
     const all = this.carry.length ? Buffer.concat([this.carry, b]) : b;
     const whole = all.length - (all.length % frameBytes);
     this.carry = Buffer.from(all.subarray(whole));
-    if (whole > 0) this.fifo.push(decodeRaw(all.subarray(0, whole), this.format));
+    if (whole > 0) {
+      this.fifo.push(decodeRaw(all.subarray(0, whole), this.format));
+      this.framesIn += whole / frameBytes;
+    }
     if (!this.paused && this.fifo.frames > this.highFrames) {
       this.paused = true;
       this.stream.pause();
@@ -60,5 +66,12 @@ export class PcmStreamReader {
       this.stream.resume();
     }
     return out;
+  }
+
+  /** Discards up to `frames` of the oldest frames; returns how many. */
+  discard(frames: number): number {
+    const n = Math.min(frames, this.fifo.frames);
+    if (n > 0) this.read(n);
+    return n;
   }
 }
