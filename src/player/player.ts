@@ -101,11 +101,15 @@ export const HEADROOM = {
    * what it piles up.
    */
   capMs: 20,
-  /** decay, ms per second of output, while an underrun was less than calmSec ago */
-  decayMsPerSec: 1,
-  /** after this long without an underrun (s) the network is calm: the headroom decays at calmDecayMsPerSec */
-  calmSec: 10,
-  /** under the fast slew's 2.5 ms/s (SERVO.drainMaxPpm), so the level follows the falling target */
+  /**
+   * none of it decays while underruns keep coming (the last less than this many seconds of output
+   * ago): that is when it is needed. Once calm this long, it decays at calmDecayMsPerSec.
+   */
+  calmSec: 5,
+  /**
+   * ms per second: the largest headroom is gone 10 s after calm set in. Under the fast slew's
+   * 2.5 ms/s (SERVO.drainMaxPpm), so the level follows the falling target within 3 ms.
+   */
   calmDecayMsPerSec: 2,
 } as const;
 
@@ -587,8 +591,8 @@ export class Player {
    * is corrected, beyond it the ratio moves 100 ppm per ms, within +-1000 ppm. Proportional only:
    * a constant clock drift is then held with a constant level offset (dead band + drift / 100
    * ppm per ms: 1.5 ms for 100 ppm, which the target's 2 ms margin covers), and the loop does not
-   * overshoot. The headroom underruns added to the target decays (HEADROOM): 1 ms per second,
-   * 2 ms per second once no underrun came for 10 s.
+   * overshoot. The headroom underruns added to the target (HEADROOM) decays by
+   * 2 ms per second once no underrun came for 5 s.
    */
   private servo(frames: number, nowNs: bigint | undefined): void {
     this.levelSum += this.levelMs(nowNs) * frames;
@@ -622,9 +626,8 @@ export class Player {
     if (this.ppmWindow.length > 120) this.ppmSum -= this.ppmWindow.shift()!;
     this.shownPpm = this.ppmSum / this.ppmWindow.length;
     this.resampler.ratio = 1 + rel;
-    if (this.headroomMs > 0) {
-      const calm = this.underrunAtMs === undefined || this.st.playedMs - this.underrunAtMs >= HEADROOM.calmSec * 1000;
-      this.headroomMs = Math.max(0, this.headroomMs - dt * (calm ? HEADROOM.calmDecayMsPerSec : HEADROOM.decayMsPerSec));
+    if (this.headroomMs > 0 && (this.underrunAtMs === undefined || this.st.playedMs - this.underrunAtMs >= HEADROOM.calmSec * 1000)) {
+      this.headroomMs = Math.max(0, this.headroomMs - dt * HEADROOM.calmDecayMsPerSec);
     }
     // far too much buffered (underruns piled up latency: a starved machine, a sender's long
     // hiccups): resampling at the cap would take minutes, so the excess is skipped at once (one
