@@ -91,8 +91,10 @@ export interface LatencySample {
  * a fixed part plus the time the player needs to drain what the incident added.
  * An underrun adds its lateness to the latency (the playout point waits for the late packet);
  * the player's fast slew drains it at 2.5 ms a second (SERVO.drainMaxPpm in src/player/player.ts,
- * 0.25%), less the 1 ms/s the target's own 5 ms rise after an underrun decays by: at least
- * DRAIN_MS_PER_SEC net. So an underrun explains the samples up to `underrun` s after it plus
+ * 0.25%). The target's own rise after underruns (HEADROOM: 5 ms per burst, at most 20 ms) holds
+ * while they come and falls at 2 ms/s from 5 s after the last one, which slows the drain to
+ * 0.5 ms/s for 2.5 s per step: on average over the windows below, at least DRAIN_MS_PER_SEC net
+ * (a 20 ms excess with one step: within 5 ms of the target after about 8 s). So an underrun explains the samples up to `underrun` s after it plus
  * (the largest excess above the target in those s) / DRAIN_MS_PER_SEC: 20 ms: 23 s, 65 ms: 53 s.
  * 10 s: the late arrivals an underrun comes with also raise the spread (and so the target) for
  * the 8 s the delay tracker remembers them; when they leave it, the target falls back and the

@@ -77,6 +77,42 @@ export const SERVO = {
   marginMs: 2,
 } as const;
 
+/**
+ * What an underrun adds to the adaptive target (issue #6): headroom for the machine's or the
+ * network's hiccups that the measured spread does not show (a hiccup that happened once will
+ * likely happen again). It is added on top of the target computed from the spread, not a floor
+ * raised from the current target: in a burst of underruns (a machine stalled for hundreds of ms)
+ * the target already carries the burst's late arrivals in its spread, and a floor of "target +
+ * 5 ms" at each underrun ratcheted on itself up to 578 ms in a 45-minute soak, then fell at
+ * 1 ms/s: 150-400 ms of latency held for 9 minutes.
+ */
+export const HEADROOM = {
+  /** ms added by an underrun */
+  stepMs: 5,
+  /**
+   * at most one step per this many seconds of output: a burst of underruns raises it once, a
+   * hiccup that comes back 10 s later (the delay tracker's 8 s have forgotten the first) once more
+   */
+  raiseEverySec: 10,
+  /**
+   * the most it grows to, ms: 4 steps. It is for the hiccups the spread does not measure (a 5-30 ms
+   * lateness of a starved machine: the spread measures the network's own jitter, which it already
+   * adds); a longer stall underruns whatever is kept, and the catch-up (SERVO.catchUpMs) bounds
+   * what it piles up.
+   */
+  capMs: 20,
+  /**
+   * none of it decays while underruns keep coming (the last less than this many seconds of output
+   * ago): that is when it is needed. Once calm this long, it decays at calmDecayMsPerSec.
+   */
+  calmSec: 5,
+  /**
+   * ms per second: the largest headroom is gone 10 s after calm set in. Under the fast slew's
+   * 2.5 ms/s (SERVO.drainMaxPpm), so the level follows the falling target within 3 ms.
+   */
+  calmDecayMsPerSec: 2,
+} as const;
+
 export interface PlayerStats {
   state: 'buffering' | 'playing' | 'stalled';
   targetMs: number;
@@ -101,6 +137,8 @@ export interface PlayerStats {
   skippedMs: number;
   /** times the buffer held more than SERVO.catchUpMs beyond the target and the excess was skipped */
   catchUps: number;
+  /** what underruns add to the target now, ms (HEADROOM; 0 with a fixed latency) */
+  headroomMs: number;
   resyncs: number;
   /** packets whose payload would not decode (concealed instead) */
   undecodable: number;
@@ -129,7 +167,11 @@ export class Player {
   private playTs: number | undefined;
   private state: PlayerStats['state'] = 'buffering';
   private underrunRunFrames = 0;
-  private floorMs = 0;
+  /** see HEADROOM */
+  private headroomMs = 0;
+  /** playedMs at the last headroom step and at the last underrun */
+  private raisedAtMs: number | undefined;
+  private underrunAtMs: number | undefined;
   private lastPacketFrames: number;
   private blockFrames = 0;
   private ended = false;
@@ -152,7 +194,7 @@ export class Player {
     this.lastPacketFrames = Math.round(o.clockRate * 0.02);
     this.st = {
       state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0,
-      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, resyncs: 0, undecodable: 0,
+      concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, headroomMs: 0, resyncs: 0, undecodable: 0,
     };
   }
 
@@ -184,7 +226,7 @@ export class Player {
     // extra frames, and the noise of the median the phase is measured against, which the worst
     // phase's slack covered)
     const low = lag === undefined ? packet / 2 : Math.min(packet / 2, lag - packet / 2 + 1);
-    return Math.max(this.o.minLatencyMs ?? 10, block + low + net + SERVO.marginMs, this.floorMs);
+    return Math.max(this.o.minLatencyMs ?? 10, block + low + net + SERVO.marginMs) + this.headroomMs;
   }
 
   /** see PlayerOptions.phaseAware; set by the session once it knows what kind of output it has (setPhaseAware) */
@@ -502,8 +544,14 @@ export class Player {
     // the buffer is dry: an underrun. Conceal in place (the playout point waits for the packet).
     if (this.underrunRunFrames === 0) {
       this.st.underruns++;
-      // the network was later than the target allowed: aim 5 ms higher (decays by 1 ms/s of calm)
-      if (this.o.latencyMs === undefined) this.floorMs = Math.min(2000, this.targetMs() + 5);
+      // the network (or the machine) was later than the target allowed: keep 5 ms more, once per
+      // burst of underruns (HEADROOM.raiseEverySec), never more than HEADROOM.capMs
+      const now = this.st.playedMs;
+      this.underrunAtMs = now;
+      if (this.o.latencyMs === undefined && (this.raisedAtMs === undefined || now - this.raisedAtMs >= HEADROOM.raiseEverySec * 1000)) {
+        this.raisedAtMs = now;
+        this.headroomMs = Math.min(HEADROOM.capMs, this.headroomMs + HEADROOM.stepMs);
+      }
     }
     const frames = Math.min(this.lastPacketFrames, Math.max(1, max));
     if (this.ended) {
@@ -543,8 +591,8 @@ export class Player {
    * is corrected, beyond it the ratio moves 100 ppm per ms, within +-1000 ppm. Proportional only:
    * a constant clock drift is then held with a constant level offset (dead band + drift / 100
    * ppm per ms: 1.5 ms for 100 ppm, which the target's 2 ms margin covers), and the loop does not
-   * overshoot. The floor raised by underruns decays by
-   * 1 ms per second of calm.
+   * overshoot. The headroom underruns added to the target (HEADROOM) decays by
+   * 2 ms per second once no underrun came for 5 s.
    */
   private servo(frames: number, nowNs: bigint | undefined): void {
     this.levelSum += this.levelMs(nowNs) * frames;
@@ -578,7 +626,9 @@ export class Player {
     if (this.ppmWindow.length > 120) this.ppmSum -= this.ppmWindow.shift()!;
     this.shownPpm = this.ppmSum / this.ppmWindow.length;
     this.resampler.ratio = 1 + rel;
-    if (this.floorMs > 0) this.floorMs = Math.max(0, this.floorMs - dt);
+    if (this.headroomMs > 0 && (this.underrunAtMs === undefined || this.st.playedMs - this.underrunAtMs >= HEADROOM.calmSec * 1000)) {
+      this.headroomMs = Math.max(0, this.headroomMs - dt * HEADROOM.calmDecayMsPerSec);
+    }
     // far too much buffered (underruns piled up latency: a starved machine, a sender's long
     // hiccups): resampling at the cap would take minutes, so the excess is skipped at once (one
     // splice instead of a delay that lasts), counted in skippedMs and catchUps
@@ -639,7 +689,7 @@ export class Player {
   }
 
   stats(): PlayerStats {
-    return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
+    return { ...this.st, concealedMs: { ...this.st.concealedMs }, state: this.state, targetMs: this.targetMs(), headroomMs: Math.round(this.headroomMs * 10) / 10, bufferedMs: this.state === 'playing' && this.avgLevelMs !== undefined ? this.avgLevelMs : this.bufferedMs(), driftPpm: Math.round(this.shownPpm), correctionPpm: Math.round(this.ppm * 10) / 10 };
   }
 }
 

@@ -428,7 +428,7 @@ export async function runPlay(r: PlayRequest, makeSink: (format: { rate: number;
 }
 
 function emptyPlayerStats(): PlayerStats {
-  return { state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, resyncs: 0, undecodable: 0 };
+  return { state: 'buffering', targetMs: 0, bufferedMs: 0, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 0, driftPpm: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, headroomMs: 0, resyncs: 0, undecodable: 0 };
 }
 
 async function bindRtp(port: number, s: { family: 4 | 6; multicast: boolean; address?: string; sourceFilter?: string }, hooks: PlayHooks): Promise<{ sock: Socket; bound: string }> {

@@ -134,7 +134,7 @@ test('play status line: SRTP authentication failures and replays are shown', () 
   const base = {
     elapsedSec: 5, others: [], dropped: { malformed: 0, wrongPt: 0, filtered: 0, rtcp: 0, untracked: 0 }, filteredFrom: {}, beforeOutput: 0,
     flood: { active: false, episodes: 0, seconds: 0, peakPerSec: 0, refusedEstimate: 0, drained: 0 },
-    player: { state: 'playing' as const, targetMs: 40, bufferedMs: 40, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 5000, driftPpm: 0, resyncs: 0, undecodable: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0 },
+    player: { state: 'playing' as const, targetMs: 40, bufferedMs: 40, queued: 0, duplicates: 0, late: 0, overflow: 0, concealedMs: { fec: 0, plc: 0, fade: 0 }, underruns: 0, stalls: 0, playedMs: 5000, driftPpm: 0, resyncs: 0, undecodable: 0, correctionPpm: 0, skippedMs: 0, catchUps: 0, headroomMs: 0 },
   };
   assert.doesNotMatch(renderPlayStatus(base), /SRTP/);
   const line = renderPlayStatus({ ...base, srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', rtp: 250, rtcp: 1, authFailed: 12, replayed: 3, malformed: 0 } });

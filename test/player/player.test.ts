@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate } from '../support/player-sim';
-import { START_MS } from '../../src/player/player';
+import { START_MS, HEADROOM } from '../../src/player/player';
 import { analyzeTone, findGaps, phaseBreaks, dominantFrequency } from '../../src/audio/analysis';
 import { mixToMono } from '../../src/audio/wav';
 
@@ -245,4 +245,63 @@ test('a timer sink (stdout, a file): the target is computed for the reads\' actu
       assert.ok(r.snapshots.filter((x) => x.t >= 6).every((x) => Math.abs(x.s.bufferedMs - x.s.targetMs) <= 3), line);
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The headroom underruns add to the target (HEADROOM in src/player/player.ts; issue #6)
+
+test('a burst of underruns and stalls (a starved machine, as in the 45-minute soak): the headroom is raised once per burst and capped, and the target is back near the old one within 30 s, without new underruns', () => {
+  // 10 s of sender hiccups like the soak's 406-507 s: 20-60 ms underruns every second or so, and
+  // three stalls of 150-300 ms (more than the 100 ms stallMs). The old floor (target + 5 ms at each
+  // underrun, taken from a target that already carried the burst's late arrivals in its spread)
+  // ratcheted to hundreds of ms here and fell at 1 ms/s.
+  const late = [
+    { atSec: 5, ms: 30 }, { atSec: 5.6, ms: 45 }, { atSec: 6.3, ms: 150 }, { atSec: 7, ms: 25 }, { atSec: 7.7, ms: 60 },
+    { atSec: 8.2, ms: 40 }, { atSec: 9, ms: 300 }, { atSec: 10, ms: 35 }, { atSec: 10.5, ms: 50 }, { atSec: 11, ms: 20 },
+    { atSec: 11.8, ms: 45 }, { atSec: 12.4, ms: 30 }, { atSec: 13, ms: 200 }, { atSec: 13.8, ms: 25 }, { atSec: 14.5, ms: 55 },
+  ];
+  for (const codec of ['opus', 'l16'] as const) {
+    const r = simulate({ codec, seconds: 60, hz: 630, late, jitterMs: 1, seed: 21, statsEverySec: 0.5 });
+    const snap = r.snapshots;
+    const at = (t: number) => snap.reduce((b, x) => (Math.abs(x.t - t) < Math.abs(b.t - t) ? x : b));
+    const before = at(4.5).s;
+    const endBurst = 15;
+    const line = `${codec}: target before ${before.targetMs.toFixed(1)} ms; ` +
+      snap.filter((_, i) => i % 4 === 0).map((x) => `${x.t.toFixed(0)}s ${x.s.bufferedMs.toFixed(0)}/${x.s.targetMs.toFixed(0)}+${x.s.headroomMs}`).join(', ') +
+      `; underruns ${r.stats.underruns}, stalls ${r.stats.stalls}, catch-ups ${r.stats.catchUps}`;
+    assert.equal(before.underruns, 0, line);
+    assert.ok(at(endBurst + 1).s.underruns >= 5, `the burst underran: ${line}`);
+    assert.ok(at(endBurst + 1).s.stalls >= 1, `the burst stalled: ${line}`);
+    // raised once per 10 s of output: at most 2 steps in a 10 s burst, never beyond the cap
+    assert.ok(snap.every((x) => x.s.headroomMs <= 10), `headroom over 2 steps: ${line}`);
+    // no underrun once the burst is over: what the headroom is for is not given up too early
+    assert.equal(r.stats.underruns, at(endBurst + 1).s.underruns, `underruns after the burst: ${line}`);
+    assert.equal(r.stats.stalls, at(endBurst + 1).s.stalls, line);
+    // the target is back within 5 ms of the old one within 30 s of the burst (the headroom gone,
+    // the stalls' late arrivals out of the delay tracker's 8 s)
+    for (const x of snap.filter((y) => y.t >= endBurst + 30)) assert.ok(Math.abs(x.s.targetMs - before.targetMs) <= 5, `target ${x.s.targetMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
+    // the latency the burst piled up (under the 100 ms catch-up) drains at the fast slew's
+    // 2.5 ms/s: 80 ms in 32 s. Within 5 ms of the target by 40 s after the burst
+    for (const x of snap.filter((y) => y.t >= endBurst + 40)) assert.ok(Math.abs(x.s.bufferedMs - x.s.targetMs) <= 5, `level ${x.s.bufferedMs.toFixed(1)} at ${x.t.toFixed(1)} s: ${line}`);
+    // and the headroom is gone once calm
+    assert.equal(r.stats.headroomMs, 0, line);
+  }
+});
+
+test('hiccups that keep coming (every 4 s for 80 s): the headroom grows a step per 10 s up to HEADROOM.capMs, no further, and is gone 15 s after the last', () => {
+  const late = Array.from({ length: 20 }, (_, i) => ({ atSec: 5 + i * 4, ms: 30 }));
+  const r = simulate({ codec: 'opus', seconds: 110, late, jitterMs: 1, seed: 4, statsEverySec: 0.5 });
+  const hr = r.snapshots.map((x) => x.s.headroomMs);
+  const line = `headroom ${r.snapshots.filter((_, i) => i % 10 === 0).map((x) => `${x.t.toFixed(0)}s ${x.s.headroomMs}`).join(', ')}; underruns ${r.stats.underruns}`;
+  assert.ok(r.stats.underruns >= 10, line);
+  assert.equal(Math.max(...hr), HEADROOM.capMs, line);
+  assert.equal(r.stats.headroomMs, 0, line);
+  // 1.5 s for the packets to arrive and the underrun to be played, + calmSec + cap / calm decay
+  assert.ok(r.snapshots.filter((x) => x.t >= 81 + HEADROOM.calmSec + HEADROOM.capMs / HEADROOM.calmDecayMsPerSec + 1).every((x) => x.s.headroomMs === 0), line);
+});
+
+test('a fixed --latency gets no headroom from underruns', () => {
+  const r = simulate({ codec: 'opus', seconds: 10, late: [{ atSec: 3, ms: 30 }, { atSec: 5, ms: 40 }], player: { latencyMs: 40 }, statsEverySec: 1 });
+  assert.ok(r.stats.underruns >= 1);
+  assert.ok(r.snapshots.every((x) => x.s.headroomMs === 0 && x.s.targetMs === 40));
 });
