@@ -10,18 +10,8 @@
  */
 import { Player } from '../src/player/player';
 import { L16Decoder } from '../src/codec/decoder';
+import { prng } from '../test/support/player-sim';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface Row { phaseMs: number; targetMs: number; p50: number; p95: number; max: number; underruns: number }
 

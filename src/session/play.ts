@@ -5,14 +5,13 @@ import { networkInterfaces } from 'node:os';
 import { parse as parseSdpRaw } from 'sdp-transform';
 import { ExitCode, RtpcastError, usageError } from '../errors';
 import type { PlayerStats } from '../player/player';
-import type { StreamStats } from '../rtp/stats';
 import { parseSdpStream, SdpError } from '../sdp/parse';
 import { isMulticast } from '../transport/destination';
 import type { AudioSink } from '../audio/sinks/sink';
 import { masterKeyFrom, SRTP_SUITE } from '../rtp/srtp';
 import { srtpKeyOfSdp } from '../sdp/crypto';
-import { SrtpReceiveFilter, type SrtpReceiveStats } from '../transport/srtp';
-import { RtpReceiver, type SenderLock } from './receiver';
+import { SrtpReceiveFilter } from '../transport/srtp';
+import { RtpReceiver, type ReceiverCounters, type SenderLock } from './receiver';
 import type { Clock } from '../rtp/clock';
 import type { SyncStatus } from '../sync/sync-play';
 import type { Player } from '../player/player';
@@ -133,21 +132,9 @@ function localAddresses(): Set<string> {
   return s;
 }
 
-export interface PlayStatus {
+export interface PlayStatus extends ReceiverCounters {
   elapsedSec: number;
   player: PlayerStats;
-  stream?: StreamStats;
-  sender?: string;
-  /** other senders seen on the port (not played; at most MAX_TRACKED, the rest in dropped.untracked) */
-  others: { sender: string; ssrc: number; packets: number }[];
-  /** SRTP streams: decrypted, and dropped for failed authentication / replay */
-  srtp?: SrtpReceiveStats;
-  /** packets dropped before the player: not RTP, wrong payload type, filtered source (--source / a=source-filter), RTCP on the RTP port, other senders beyond the tracked ones */
-  dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number; untracked: number };
-  /** packets refused (--source / a=source-filter), per sender address (at most MAX_TRACKED addresses) */
-  filteredFrom: Record<string, number>;
-  /** packets that arrived after the socket was bound and before the output was open: kept (playout starts on the newest of them; player.skippedMs is what was skipped) */
-  beforeOutput: number;
   /**
    * flood protection: while other senders send more than FLOOD_PER_SEC datagrams a second the
    * socket is connected to the sender being played, so the kernel refuses everything else

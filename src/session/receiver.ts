@@ -30,10 +30,15 @@ export interface Origin {
 export interface ReceiverCounters {
   stream?: StreamStats;
   sender?: string;
+  /** other senders seen on the port (not played; at most MAX_TRACKED, the rest in dropped.untracked) */
   others: { sender: string; ssrc: number; packets: number }[];
+  /** SRTP streams: decrypted, and dropped for failed authentication / replay */
   srtp?: SrtpReceiveStats;
+  /** packets dropped before the player: not RTP, wrong payload type, filtered source (--source / a=source-filter), RTCP on the RTP port, other senders beyond the tracked ones */
   dropped: { malformed: number; wrongPt: number; filtered: number; rtcp: number; untracked: number };
+  /** packets refused (--source / a=source-filter), per sender address (at most MAX_TRACKED addresses) */
   filteredFrom: Record<string, number>;
+  /** packets that arrived after the socket was bound and before the output was open: kept (playout starts on the newest of them; player.skippedMs is what was skipped) */
   beforeOutput: number;
 }
 
