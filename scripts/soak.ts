@@ -22,6 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, fstatSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { writeFileAtomic } from '../src/util/atomic-write';
+import type { MemoryStats } from '../src/util/memory';
 import { join } from 'node:path';
 
 const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
@@ -56,6 +57,8 @@ export interface SoakResult {
   machineStalls: { over20ms: number; over100ms: number; worstMs: number; timesSec: number[] };
   /** maxDeviationPct: the largest growth over the value at one minute; maxDropPct: the largest fall */
   rss: { name: string; atOneMinuteKb: number; endKb: number; minKb: number; maxKb: number; maxDeviationPct: number; maxDropPct: number; samples: number }[];
+  /** play's memory by part (see memoryParts) */
+  playMemory: MemoryPart[];
   audio: { seconds: number; gaps: Gap[]; unexplainedGaps: number; freqMinHz: number; freqMaxHz: number; offToneSeconds: { atSec: number; hz: number; explained: string | null }[] };
   play: { lost: number; underruns: number; stalls: number; concealedMs: number; late: number; resyncs: number; malformed: number };
   /** status intervals in which play counted an underrun, a stall or a loss, with the machine's load then */
@@ -71,6 +74,38 @@ interface Status {
   player: { bufferedMs: number; targetMs: number; state: string; underruns: number; stalls: number; late: number; resyncs: number; concealedMs: { fec: number; plc: number; fade: number } };
   stream?: { lost: number; jitterMs: number; maxSkewMs: number };
   dropped: { malformed: number };
+  memory?: MemoryStats;
+}
+
+/**
+ * play's memory by part (its status events' memory field), at one minute, at its largest and at the
+ * end: an RSS step shows up in the JavaScript heap, in external/ArrayBuffer memory, in the Opus
+ * decoder's WebAssembly memory, or in none of them (native: malloc arenas, the sink, libuv).
+ */
+export interface MemoryPart {
+  part: string;
+  atOneMinuteKb: number;
+  maxKb: number;
+  endKb: number;
+}
+
+export function memoryParts(xs: { elapsedSec: number; memory?: MemoryStats }[], settleSec = 60): MemoryPart[] {
+  const withMem = xs.filter((x): x is { elapsedSec: number; memory: MemoryStats } => x.memory !== undefined);
+  if (!withMem.length) return [];
+  const base = withMem.find((x) => x.elapsedSec >= settleSec) ?? withMem[0];
+  const last = withMem[withMem.length - 1];
+  const parts: Record<string, (m: MemoryStats) => number> = {
+    rss: (m) => m.rssKb,
+    heapTotal: (m) => m.heapTotalKb,
+    heapUsed: (m) => m.heapUsedKb,
+    external: (m) => m.externalKb,
+    arrayBuffers: (m) => m.arrayBuffersKb,
+    wasm: (m) => m.wasmKb,
+    'rss - heapTotal - external': (m) => m.rssKb - m.heapTotalKb - m.externalKb,
+  };
+  for (const name of Object.keys(base.memory.spacesKb ?? {})) parts[`space ${name}`] = (m) => m.spacesKb?.[name] ?? 0;
+  const after = withMem.filter((x) => x.elapsedSec >= base.elapsedSec);
+  return Object.entries(parts).map(([part, f]) => ({ part, atOneMinuteKb: f(base.memory), maxKb: Math.max(...after.map((x) => f(x.memory))), endKb: f(last.memory) }));
 }
 
 /** What the latency criterion is judged on: one per status event of play (every second). */
@@ -224,7 +259,8 @@ function rssKb(pid: number): number | undefined {
 }
 
 function startProc(argv: string[]): { child: ChildProcess; lines: string[]; stderr: () => string } {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // RTPCAST_HEAP_SPACES: play's status events carry V8's heap spaces (where an RSS step comes from)
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, RTPCAST_HEAP_SPACES: '1' } });
   const lines: string[] = [];
   let partial = '';
   let err = '';
@@ -408,7 +444,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (el >= nextLog) {
         nextLog += 60;
         const s = statuses[statuses.length - 1];
-        log(`${(el / 60).toFixed(1)} min: latency ${s?.player.bufferedMs.toFixed(1)}/${s?.player.targetMs.toFixed(1)} ms, RSS send ${rss.send.at(-1)?.[1]} kB play ${rss.play.at(-1)?.[1]} kB, audio ${watcher.seconds.toFixed(0)} s, gaps ${watcher.gaps.length}`);
+        log(`${(el / 60).toFixed(1)} min: latency ${s?.player.bufferedMs.toFixed(1)}/${s?.player.targetMs.toFixed(1)} ms, RSS send ${rss.send.at(-1)?.[1]} kB play ${rss.play.at(-1)?.[1]} kB (heap ${s?.memory?.heapTotalKb} kB, external ${s?.memory?.externalKb} kB, wasm ${s?.memory?.wasmKb} kB), audio ${watcher.seconds.toFixed(0)} s, gaps ${watcher.gaps.length}`);
       }
       await sleep(500);
     }
@@ -465,6 +501,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     latency,
     machineStalls: { over20ms: lags.filter((x) => x[1] > 20).length, over100ms: lags.filter((x) => x[1] > 100).length, worstMs: Math.max(0, ...lags.map((x) => x[1])), timesSec: lags.filter((x) => x[1] > 100).map((x) => Math.round(x[0])) },
     rss: rssOut,
+    playMemory: memoryParts(statuses),
     audio: { seconds: watcher.seconds, gaps, unexplainedGaps: gaps.filter((g) => !g.explained).length, freqMinHz: watcher.freqMin, freqMaxHz: watcher.freqMax, offToneSeconds: offTone },
     play: {
       lost: last?.stream?.lost ?? 0, underruns: last?.player.underruns ?? 0, stalls: last?.player.stalls ?? 0, late: last?.player.late ?? 0, resyncs: last?.player.resyncs ?? 0,
@@ -531,6 +568,7 @@ else if (require.main === module) {
         console.log(`soak ${r.minutes} min, ${r.codec}: ${r.pass.all ? 'PASS' : 'FAIL'}`);
         console.log(`  latency after 1 min: ${r.latency.samples} samples, on target (within 5 ms) ${(r.latency.onTargetFraction * 100).toFixed(1)}% of the time, max |buffered - target| ${r.latency.maxDeviationMs.toFixed(2)} ms, mean buffered ${r.latency.meanBufferedMs.toFixed(1)} ms, target ${r.latency.targetMin.toFixed(1)}-${r.latency.targetMax.toFixed(1)} ms`);
         for (const x of r.rss) console.log(`  RSS ${x.name}: ${x.atOneMinuteKb} kB at 1 min, ${x.endKb} kB at the end, range ${x.minKb}-${x.maxKb} kB (max growth ${x.maxDeviationPct.toFixed(1)}%, max drop ${x.maxDropPct.toFixed(1)}%)`);
+        for (const m of r.playMemory) console.log(`    play ${m.part}: ${m.atOneMinuteKb} kB at 1 min, max ${m.maxKb} kB, end ${m.endKb} kB`);
         console.log(`  output: ${r.audio.seconds.toFixed(0)} s, tone ${r.audio.freqMinHz.toFixed(1)}-${r.audio.freqMaxHz.toFixed(1)} Hz (${r.audio.offToneSeconds.length} s off by > 1%, ${r.audio.offToneSeconds.filter((x) => !x.explained).length} unexplained), gaps ${r.audio.gaps.length} (unexplained ${r.audio.unexplainedGaps})`);
         console.log(`  latency samples > 5 ms off: ${r.latency.offTarget}, ${r.latency.offTargetExplained} explained (up to ${EXPLAIN_SEC.underrun} s after an underrun, ${EXPLAIN_SEC.stall} s after a stall, plus its excess / ${DRAIN_MS_PER_SEC} ms/s: underruns at ${r.latency.underrunTimesSec.join(', ')} s, stalls at ${r.latency.stallTimesSec.join(', ')} s), unexplained ${r.latency.unexplainedCount}; away from any incident: ${r.latency.calmSamples} samples, max deviation ${r.latency.calmMaxDeviationMs.toFixed(2)} ms`);
         console.log(`  machine: the soak's 10 ms timer fired > 20 ms late ${r.machineStalls.over20ms} times, > 100 ms ${r.machineStalls.over100ms} times (worst ${r.machineStalls.worstMs} ms${r.machineStalls.timesSec.length ? `; at ${r.machineStalls.timesSec.slice(0, 30).join(', ')} s` : ''})`);

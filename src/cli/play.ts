@@ -6,6 +6,8 @@ import { intArg, numberArg } from './parse';
 import { event, formatClock, say, type Output } from './output';
 import { usageError } from '../errors';
 import { monotonicClock } from '../rtp/clock';
+import { memoryStats } from '../util/memory';
+import { opusWasmMemoryBytes } from '../codec/opus-wasm';
 import { SkewedClock } from '../sync/test-clock';
 import { parseSyncTarget } from '../sync/client';
 import { SYNC_PORT } from '../sync/protocol';
@@ -182,7 +184,8 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
         event(o, 'start', { stream: spec, listening: bound, output: sink });
       },
       onStatus(s) {
-        event(o, 'status', s as unknown as Record<string, unknown>);
+        // memory: where the process's memory is (the soak tells heap growth from native growth by it)
+        if (o.json) event(o, 'status', { ...(s as unknown as Record<string, unknown>), memory: memoryStats(opusWasmMemoryBytes()) });
         if (o.tty && !o.quiet && !o.json) {
           o.err.write(`\r\x1b[2K${renderPlayStatus(s)}`);
           shown = true;

@@ -6,6 +6,7 @@ import type { SendRequest, SourceRequest } from '../session/send';
 import type { WebAddress } from '../web/server';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
+import { memoryStats } from '../util/memory';
 import { SYNC_PORT } from '../sync/protocol';
 
 interface SendFlags {
@@ -240,7 +241,7 @@ async function sendAction(f: SendFlags): Promise<number> {
         });
       },
       onStatus(s) {
-        event(o, 'status', { ...s });
+        event(o, 'status', { ...s, memory: memoryStats() });
         if (o.tty && !o.quiet && !o.json) {
           o.err.write(`\r\x1b[2K${renderStatus(s)}`);
           statusShown = true;

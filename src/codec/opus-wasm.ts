@@ -122,3 +122,8 @@ export function opusPacketSamples(p: Uint8Array): number {
   const total = frame * count;
   return count === 0 || total > MAX_FRAME ? 0 : total;
 }
+
+/** Bytes of the decoder's WebAssembly memory (0 before the first decoder): it only ever grows. */
+export function opusWasmMemoryBytes(): number {
+  return shared ? shared.memory.buffer.byteLength : 0;
+}
