@@ -6,7 +6,7 @@ import { intArg, numberArg } from './parse';
 import { event, formatClock, say, type Output } from './output';
 import { usageError } from '../errors';
 import { monotonicClock } from '../rtp/clock';
-import { memoryStats } from '../util/memory';
+import { holdYoungGeneration, memoryStats } from '../util/memory';
 import { opusWasmMemoryBytes } from '../codec/opus-wasm';
 import { SkewedClock } from '../sync/test-clock';
 import { parseSyncTarget } from '../sync/client';
@@ -127,6 +127,8 @@ function renderSync(y: SyncStatus): string {
 }
 
 async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<number> {
+  // a player runs for hours: no RSS steps from V8 growing its new space (src/util/memory.ts)
+  holdYoungGeneration();
   // --out - puts the audio on stdout: the JSON events then go to stderr (human text is off with --json)
   const o: Output = { json: !!f.json, quiet: !!f.quiet, tty: !!process.stderr.isTTY, err: process.stderr, out: f.out === '-' ? process.stderr : process.stdout };
   // loaded here, not at start-up: `rtpcast send` and `rtpcast --help` never need them
