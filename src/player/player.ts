@@ -639,6 +639,11 @@ export class Player {
         this.st.skippedMs += this.ms(dropped);
         this.st.catchUps++;
         this.errFiltered = undefined;
+        // the ratio was set above from the error before the skip (the fast slew's +2500 ppm): kept
+        // for the next half second it drained the level the skip had just put at the target,
+        // 2-3 frames a block under it (a simulated stall's catch-up: 25 underruns in 0.5 s)
+        this.ppm = 0;
+        this.resampler.ratio = 1;
       }
     }
   }
