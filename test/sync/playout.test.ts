@@ -69,3 +69,35 @@ test('timelines: parsed across a wrap; skew between two players interpolated, ju
   assert.ok(!sg.some((x) => x.atNs >= 1_000_000_000_000n + 39n * 10_000_000n && x.atNs < 1_000_000_000_000n + 50n * 10_000_000n));
   assert.throws(() => parseTimeline('hello\n'), /not an rtpcast timeline/);
 });
+
+test('RtpTimeline: a report off the line (the sender re-anchored) starts a segment; the old line keeps the timestamps before it; the stall is a gap', () => {
+  const t = new RtpTimeline(48000);
+  const S = 1_000_000_000_000n;
+  t.update({ ssrc: 7, unixNs: S, rtpTimestamp: 0xfffff000 });
+  // a report on the same line 1 s later: no segment
+  t.update({ ssrc: 7, unixNs: S + 1_000_000_000n, rtpTimestamp: (0xfffff000 + 48000) >>> 0 });
+  assert.equal(t.discontinuities, 0);
+  // 2 s in, the sender stalled 300 ms: timestamp 0xfffff000 + 96000 (wrapped) now belongs to S + 2.3 s
+  const r = (0xfffff000 + 96000) >>> 0;
+  t.update({ ssrc: 7, unixNs: S + 2_300_000_000n, rtpTimestamp: r });
+  assert.equal(t.discontinuities, 1);
+  const near = 0xfffff000 + 96000; // unwrapped, past the wrap
+  // before the re-anchor: the old line
+  assert.equal(t.place(S + 1_500_000_000n, near), 0xfffff000 + 72000);
+  assert.equal(t.place(S + 1_999_000_000n, near), 0xfffff000 + 96000 - 48);
+  // the stall: nothing sampled
+  assert.equal(t.place(S + 2_000_000_000n, near), 'gap');
+  assert.equal(t.place(S + 2_299_000_000n, near), 'gap');
+  // from the re-anchor on: the new line
+  assert.equal(t.place(S + 2_300_000_000n, near), near);
+  assert.equal(t.place(S + 2_310_000_000n, near), near + 480);
+  // tsAt is the latest line alone
+  assert.equal(t.tsAt(S + 1_500_000_000n, near), near - 38400);
+  // a small move (a live source's servo) stays on the segment
+  t.update({ ssrc: 7, unixNs: S + 3_300_000_000n + 2_000_000n, rtpTimestamp: (r + 48000) >>> 0 });
+  assert.equal(t.discontinuities, 1);
+  // another SSRC: the sender restarted, everything before is forgotten
+  t.update({ ssrc: 8, unixNs: S, rtpTimestamp: 5 });
+  assert.equal(t.discontinuities, 0);
+  assert.equal(t.place(S + 0n, 5), 5);
+});
