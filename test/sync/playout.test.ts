@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds } from '../../src/rtp/rtcp';
 import { ntpToUnixNs, RtpTimeline, senderReports } from '../../src/sync/playout';
-import { parseTimeline, skewSummary, timelineSkew } from '../../src/sync/timeline';
+import { parseTimeline, skewExcursions, skewSummary, timelineSkew } from '../../src/sync/timeline';
 
 test('sender reports are read back from the compound packets rtpcast send writes (SR + SDES, SR + SDES + BYE)', () => {
   const input = { ssrc: 0x11223344, ntp: ntpFromUnixSeconds(1_790_000_000.25), rtpTimestamp: 0xfffffff0, packetCount: 10, octetCount: 9600, cname: 'rtpcast@host' };
@@ -100,4 +100,23 @@ test('RtpTimeline: a report off the line (the sender re-anchored) starts a segme
   t.update({ ssrc: 8, unixNs: S, rtpTimestamp: 5 });
   assert.equal(t.discontinuities, 0);
   assert.equal(t.place(S + 0n, 5), 5);
+});
+
+test('skewExcursions: blocks over 1 ms grouped, each explained by what the controllers noted around it, or unexplained', () => {
+  const ms = (v: number) => BigInt(Math.round(v * 1e6));
+  const tl = (notes: Record<number, string>) => Array.from({ length: 100 }, (_, i) => ({ frame: i * 480, trueNs: ms(i * 10), ts: i * 480, note: notes[i] ?? '3' }));
+  const a = tl({ 20: 'early', 21: '0 jump' });
+  const b = tl({ 60: '-2500' });
+  const skew = [
+    ...[22, 23, 24].map((i) => ({ atNs: ms(i * 10), skewUs: 420_000 })),
+    { atNs: ms(300), skewUs: 5 },
+    { atNs: ms(610), skewUs: -1500 },
+    { atNs: ms(900), skewUs: 2000 },
+  ];
+  const x = skewExcursions(skew, a, b);
+  assert.equal(x.length, 3);
+  assert.deepEqual([x[0].blocks, x[0].maxUs], [3, 420_000]);
+  assert.equal(x[0].explanation, 'A silent (early), jumped');
+  assert.equal(x[1].explanation, 'B steering a -2.5 ms error');
+  assert.equal(x[2].explanation, 'unexplained');
 });
