@@ -8,13 +8,22 @@
  *
  *   node dist/scripts/bench-web-join.js [--runs 3] [--port 33220] [--pages 10]
  */
-import { createSocket } from 'node:dgram';
 import type { Browser, Page } from 'playwright-core';
 import { RTPCAST_CLI } from '../test/support/peers';
 import { Procs, sleep } from '../test/support/procs';
 import { inboundAudio, launchChromium } from '../test/support/chromium';
 
 const TOKEN = 'bench-join-token-1234';
+
+/** a UDP receiver that notes each packet's arrival (monotonic ns) between two SIGUSR2, printed as JSON on SIGINT */
+const RECEIVER = `
+const s = require('node:dgram').createSocket('udp4');
+const t = []; let on = false;
+s.on('message', () => { if (on) t.push(String(process.hrtime.bigint())); });
+process.on('SIGUSR2', () => { on = !on; });
+process.on('SIGINT', () => { console.log(JSON.stringify(t)); process.exit(0); });
+s.bind(Number(process.argv[1]), '127.0.0.1', () => console.log('bound'));
+`;
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -38,18 +47,15 @@ interface RunResult {
   allPlayingMs: number;
 }
 
-async function once(port: number, pagesN: number, extra: string[]): Promise<RunResult> {
+async function once(port: number, pagesN: number, extra: string[], prof?: string): Promise<RunResult> {
   const procs = new Procs();
-  const udp = createSocket('udp4');
   let browser: Browser | undefined;
-  const arrivals: bigint[] = [];
-  let recording = false;
-  udp.on('message', () => {
-    if (recording) arrivals.push(process.hrtime.bigint());
-  });
-  await new Promise<void>((r) => udp.bind(port, '127.0.0.1', () => r()));
+  // the receiver runs in its own process: this one drives Chromium, and its event loop would add its own delays
+  const rx = procs.start([process.execPath, '-e', RECEIVER, String(port)]);
+  await waitFor(5000, () => (rx.stdout.includes('bound') ? true : undefined));
+  const mark = (): Promise<void> => new Promise((r) => { rx.signal('SIGUSR2'); setTimeout(r, 50); });
   try {
-    const sender = procs.start([process.execPath, RTPCAST_CLI, 'send', '--tone', '630', '--dest', `127.0.0.1:${port}`, '--web', `127.0.0.1:${port + 10}`, '--web-token', TOKEN, '--web-udp-ports', `${port + 11}-${port + 30}`, '--json', ...extra]);
+    const sender = procs.start([process.execPath, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), RTPCAST_CLI, 'send', '--tone', '630', '--dest', `127.0.0.1:${port}`, '--web', `127.0.0.1:${port + 10}`, '--web-token', TOKEN, '--web-udp-ports', `${port + 11}-${port + 30}`, '--json', ...extra]);
     const start = await waitFor(15_000, () => events(sender.stdout).find((e) => e.event === 'start') as { web?: { urls: string[] }; stream: { ptimeMs: number } } | undefined);
     const ptime = start.stream.ptimeMs;
     const url = start.web!.urls[0];
@@ -61,7 +67,8 @@ async function once(port: number, pagesN: number, extra: string[]): Promise<RunR
       pages.push(p);
     }
     await sleep(1500);
-    recording = true;
+    const warnedBefore = events(sender.stdout).filter((e) => e.event === 'warning' && /fell more than/.test(String(e.message))).length;
+    await mark(); // recording from here
     await sleep(1000);
     const t0 = Date.now();
     await Promise.all(pages.map((p) => p.evaluate("document.getElementById('play').click()")));
@@ -71,8 +78,11 @@ async function once(port: number, pagesN: number, extra: string[]): Promise<RunR
     })));
     const allPlayingMs = Date.now() - t0;
     await sleep(2000);
-    recording = false;
-    const warnings = events(sender.stdout).filter((e) => e.event === 'warning' && /fell more than/.test(String(e.message))).length;
+    await mark(); // until here
+    const warnings = events(sender.stdout).filter((e) => e.event === 'warning' && /fell more than/.test(String(e.message))).length - warnedBefore;
+    await sender.stop('SIGINT', 5000);
+    await rx.stop('SIGINT', 3000);
+    const arrivals = (JSON.parse(rx.stdout.split('\n').find((l) => l.startsWith('['))!) as string[]).map((x) => BigInt(x));
     let maxGap = 0n;
     let late20 = 0;
     for (let i = 1; i < arrivals.length; i++) {
@@ -89,7 +99,6 @@ async function once(port: number, pagesN: number, extra: string[]): Promise<RunR
     return { maxGapMs: Number(maxGap) / 1e6, late20, packets: arrivals.length, warnings, allPlayingMs };
   } finally {
     await browser?.close();
-    udp.close();
     await procs.cleanup();
   }
 }
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
   const pages = arg('--pages', 10);
   const rows: RunResult[] = [];
   for (let i = 0; i < runs; i++) {
-    const r = await once(port, pages, []);
+    const r = await once(port, pages, [], argv.includes('--prof') ? argv[argv.indexOf('--prof') + 1] : undefined);
     console.log(JSON.stringify(r));
     rows.push(r);
   }
