@@ -20,6 +20,7 @@ import { markdownTable, replaceSection, textTable } from './bench-lib';
 import { makeWorkDir, removeWorkDir } from '../test/support/peers';
 import { Procs } from '../test/support/procs';
 import { pairSkew, runSyncExperiment, skewSummary, type PlayerResult } from '../test/support/sync-run';
+import { skewExcursions, timelineSkew } from '../src/sync/timeline';
 
 const START = '<!-- bench-sync:start -->';
 const END = '<!-- bench-sync:end -->';
@@ -111,10 +112,20 @@ async function main(): Promise<void> {
     ['exchanges (A / B)', ys.map((y) => y.exchanges).join(' / ')],
     ['concealed ms, underruns (A / B)', players.map((p) => `${(pstat(p).concealedMs.plc + pstat(p).concealedMs.fade).toFixed(0)}, ${pstat(p).underruns}`).join(' / ')],
   ];
+  // every run of blocks over 1 ms, with what the two controllers noted around it
+  const excursions = skewExcursions(timelineSkew(pa.timeline, pb.timeline, pa.rate, first.trueNs + BigInt(SETTLE_SEC * 1e9)), pa.timeline, pb.timeline).map((e) => [
+    `${(Number(e.fromNs - first.trueNs) / 1e9).toFixed(2)}-${(Number(e.toNs - first.trueNs) / 1e9).toFixed(2)} s`,
+    String(e.blocks),
+    (e.maxUs / 1000).toFixed(2),
+    e.explanation,
+  ]);
+  rows.push(['blocks over 1 ms: episodes (unexplained)', `${excursions.length} (${excursions.filter((e) => e[3] === 'unexplained').length})`]);
   const hist = [['|skew|', ...buckets.map((b, i) => `${i ? buckets[i - 1] : 0}-${b === Infinity ? '' : b} us`)], ['blocks', ...counts.map(String)]];
   console.log(textTable(['measure', 'value'], rows));
   console.log('\n' + textTable(hist[0], [hist[1]]));
   console.log('\n' + textTable(['minute', 'blocks', 'p50 us', 'p99 us', 'max us'], perMinute));
+  const excHead = ['blocks over 1 ms (after first audio)', 'blocks', 'max ms', 'around it (the controllers\' notes)'];
+  if (excursions.length) console.log('\n' + textTable(excHead, excursions));
   if (a.doc) {
     const md = [
       '## Several rooms in step: `rtpcast play --sync` (bench-sync)',
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
       'Per minute:',
       '',
       markdownTable(['minute', 'blocks', 'p50 us', 'p99 us', 'max us'], perMinute),
+      ...(excursions.length ? ['', 'Blocks over 1 ms, by episode, with what the controllers noted within 100 ms of it (jumps, silence: an underrun or the sender\'s stall, a large error being steered):', '', markdownTable(excHead, excursions)] : []),
     ].join('\n');
     const doc = readFileSync(a.docPath, 'utf8');
     writeFileAtomic(a.docPath, replaceSection(doc, START, END, md));

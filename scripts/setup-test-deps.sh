@@ -30,6 +30,25 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# PipeWire with module-rtp-sap (test/interop/sap-pipewire.test.ts). The module first shipped in
+# PipeWire 0.3.67; Debian bookworm's own PipeWire is 0.3.65 (module-rtp-source/-sink only), so on
+# bookworm it comes from bookworm-backports (1.4.2 as of 2025). Other distributions: their own
+# pipewire-bin / libpipewire-0.3-modules if new enough.
+PW_PACKAGES=(pipewire-bin libpipewire-0.3-modules libspa-0.2-modules)
+if ! ls /usr/lib/*/pipewire-0.3/libpipewire-module-rtp-sap.so >/dev/null 2>&1; then
+  pw_target=()
+  if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null; then
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "setup: adding bookworm-backports (for PipeWire with module-rtp-sap)"
+      echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/rtpcast-backports.list >/dev/null
+    fi
+    pw_target=(-t bookworm-backports)
+  fi
+  echo "setup: installing PipeWire with module-rtp-sap: ${PW_PACKAGES[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pw_target[@]}" "${PW_PACKAGES[@]}" >/dev/null
+fi
+
 # VLC refuses to run as root: the VLC interop tests run cvlc as this user.
 if ! id rtpcast-test >/dev/null 2>&1; then
   echo "setup: creating the user rtpcast-test (VLC runs as it in tests)"

@@ -223,9 +223,12 @@ export class RtpSender extends EventEmitter {
     this.trimBacklog(now);
     if (this.schedule.catchUp(this.sent, now)) {
       this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
-      // media time now maps to a later wall time: a sender report with the next packet says so
-      // at once (play --sync players place the stream by the latest report)
-      this.nextRtcpPacket = this.sent;
+      // media time now maps to a later wall time: a sender report says so at once, BEFORE the
+      // next packet, so that its timestamp is exactly the first one on the new schedule (play
+      // --sync players keep the old mapping for the timestamps before it: src/sync/playout.ts)
+      this.o.transport.sendRtcp(buildSenderReport(this.reportInput()));
+      const d = this.o.description;
+      this.nextRtcpPacket = this.sent + Math.round((this.o.rtcpIntervalSec ?? 5) * (d.sampleRate / d.frameSamples));
     }
     while (this.running && this.schedule.dueNs(this.sent) <= now) {
       if (this.o.durationSec !== undefined && this.mediaSeconds() >= this.o.durationSec - 1e-9) {

@@ -66,11 +66,14 @@ export class SyncController {
     private readonly timeline: RtpTimeline,
   ) {}
 
-  /** where playout should be (unwrapped ts) for a frame leaving at local `leaveNs`; undefined until clock and reports are known */
-  targetTs(leaveNs: bigint, nearTs: number): number | undefined {
+  /**
+   * where playout should be (unwrapped ts) for a frame leaving at local `leaveNs`; 'gap' where
+   * the sender was stalled (no audio belongs there); undefined until clock and reports are known
+   */
+  targetTs(leaveNs: bigint, nearTs: number): number | 'gap' | undefined {
     const s = this.clock.toSender(leaveNs);
     if (s === undefined) return undefined;
-    return this.timeline.tsAt(s - BigInt(Math.round(this.latencyMs * 1e6)), nearTs);
+    return this.timeline.place(s - BigInt(Math.round(this.latencyMs * 1e6)), nearTs);
   }
 
   block(p: SteerablePlayer, frames: number, leaveNs: bigint): SteeredBlock {
@@ -82,6 +85,12 @@ export class SyncController {
     const target = near === undefined ? undefined : this.targetTs(leaveNs, near);
     if (target === undefined) {
       this.stats.state = 'waiting';
+      return silence();
+    }
+    if (target === 'gap') {
+      // the sender was stalled at the sender time due now: nothing was sampled for it (the audio
+      // after the stall is on the next segment's line; what came before it is overdue)
+      this.stats.state = 'early';
       return silence();
     }
     let pos = p.position();

@@ -127,3 +127,61 @@ export function skewSummary(s: { skewUs: number }[]): { n: number; p50: number; 
   const q = (f: number) => (v.length ? v[Math.min(v.length - 1, Math.floor(f * v.length))] : NaN);
   return { n: v.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: v.length ? v[v.length - 1] : NaN };
 }
+
+/** one run of blocks over a skew limit (consecutive in a, at most `joinMs` apart), with what the two controllers saw around it */
+export interface SkewExcursion {
+  fromNs: bigint;
+  toNs: bigint;
+  blocks: number;
+  maxUs: number;
+  /** what the timelines show within `aroundMs` of it (jumps, silence, a large controller error), or 'unexplained' */
+  explanation: string;
+}
+
+/**
+ * Groups the blocks whose |skew| is at least `limitUs` into excursions and explains each from
+ * the controllers' notes in both timelines around it: a player that jumped, played silence
+ * (waiting / early / late: an underrun, the sender's stall), or steered a large error. A block
+ * over the limit with none of these nearby is 'unexplained' (the estimator or the measurement).
+ */
+export function skewExcursions(
+  skew: { atNs: bigint; skewUs: number }[],
+  a: TimelineEntry[],
+  b: TimelineEntry[],
+  o: { limitUs?: number; joinMs?: number; aroundMs?: number } = {},
+): SkewExcursion[] {
+  const limit = o.limitUs ?? 1000;
+  const join = BigInt(Math.round((o.joinMs ?? 100) * 1e6));
+  const around = BigInt(Math.round((o.aroundMs ?? 100) * 1e6));
+  const out: SkewExcursion[] = [];
+  for (const x of skew) {
+    if (Math.abs(x.skewUs) < limit) continue;
+    const last = out[out.length - 1];
+    if (last && x.atNs - last.toNs <= join) {
+      last.toNs = x.atNs;
+      last.blocks++;
+      last.maxUs = Math.max(last.maxUs, Math.abs(x.skewUs));
+    } else out.push({ fromNs: x.atNs, toNs: x.atNs, blocks: 1, maxUs: Math.abs(x.skewUs), explanation: '' });
+  }
+  const seen = (t: TimelineEntry[], from: bigint, to: bigint): string[] => {
+    const what = new Set<string>();
+    for (const e of t) {
+      if (e.trueNs < from || e.trueNs > to) continue;
+      const words = (e.note ?? '').split(' ');
+      if (words.includes('jump')) what.add('jumped');
+      if (['waiting', 'early', 'late'].includes(words[0])) what.add(`silent (${words[0]})`);
+      const err = Number(words[0]);
+      if (Number.isFinite(err) && Math.abs(err) >= limit) what.add(`steering a ${(err / 1000).toFixed(1)} ms error`);
+    }
+    return [...what];
+  };
+  for (const e of out) {
+    const parts: string[] = [];
+    const sa = seen(a, e.fromNs - around, e.toNs + around);
+    const sb = seen(b, e.fromNs - around, e.toNs + around);
+    if (sa.length) parts.push(`A ${sa.join(', ')}`);
+    if (sb.length) parts.push(`B ${sb.join(', ')}`);
+    e.explanation = parts.length ? parts.join('; ') : 'unexplained';
+  }
+  return out;
+}

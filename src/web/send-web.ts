@@ -102,8 +102,29 @@ export class WebListeners implements PacketSink {
     return [...this.listeners.values()].map((l) => ({ id: l.id, remote: l.remote, state: l.pc.connectionState }));
   }
 
-  /** Answers a browser's offer (which must ask to receive audio); returns the listener's id and the answer SDP. */
+  /**
+   * Answers a browser's offer (which must ask to receive audio); returns the listener's id and the answer SDP.
+   * ANSWERS_AT_ONCE offers at a time, each step a turn of the event loop of its own (see `turn`): werift does
+   * an answer's work synchronously (host address lookup, SDP), and ten listeners pressing Play at
+   * once made one block of ~100 ms on the main thread, where the sender paces its packets.
+   */
   async answer(offerSdp: string, remote: string): Promise<{ id: number; secret: string; sdp: string }> {
+    while (this.answering >= ANSWERS_AT_ONCE) await new Promise<void>((r) => this.waiting.push(r));
+    this.answering++;
+    try {
+      return await this.answerNow(offerSdp, remote);
+    } finally {
+      this.answering--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** answers being made, and the offers waiting for a turn */
+  private answering = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  private async answerNow(offerSdp: string, remote: string): Promise<{ id: number; secret: string; sdp: string }> {
+    await turn();
     if (this.closed) throw new WebListenerError('the sender is stopping', 503);
     if (this.listeners.size >= this.o.maxListeners) throw new WebListenerError(`this sender already has ${this.o.maxListeners} listeners (the most it takes; rtpcast send --web-max to change)`, 503);
     if (!/^m=audio /m.test(offerSdp)) throw new WebListenerError('the offer has no audio section', 400);
@@ -150,15 +171,19 @@ export class WebListeners implements PacketSink {
       }
     });
     try {
+      await turn();
       await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       // werift matched our transceiver to the offer's m-line, or made its own: make sure it sends
       const t = pc.getTransceivers().find((x) => x.kind === 'audio');
       if (!t) throw new WebListenerError('the offer has no audio section werift could use', 400);
       t.setDirection('sendonly');
       l.transceiver = t;
+      await turn();
       const answer = await pc.createAnswer();
+      await turn();
       await pc.setLocalDescription(answer);
       await gatheringComplete(pc);
+      await turn();
       let sdp = pc.localDescription?.sdp;
       if (!sdp) throw new WebListenerError('no answer was produced', 500);
       if (!wildcard) sdp = keepCandidatesOn(sdp, this.o.host!);
@@ -224,6 +249,23 @@ export class WebListeners implements PacketSink {
     clearInterval(this.sweeper);
     await Promise.all([...this.listeners.values()].map((l) => this.drop(l, true)));
   }
+}
+
+/**
+ * offers answered at the same time (the others wait). Measured with scripts/bench-web-join.ts
+ * (docs/BENCHMARKS.md): with the turns, 10 at once left a 60 ms largest gap on the wire and all
+ * ten playing after 1.2 s; 3 at once 50 ms but 1.8 s: the turns do the work, this only bounds a
+ * crowd.
+ */
+const ANSWERS_AT_ONCE = 10;
+
+/**
+ * A turn of the event loop (a macrotask, not a microtask): the send loop's packets due meanwhile
+ * go out before the next slice of a listener's set-up runs (awaiting werift's promises alone
+ * chains microtasks, which never let it in).
+ */
+function turn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 function gatheringComplete(pc: RTCPeerConnection): Promise<void> {

@@ -98,3 +98,23 @@ test('an input that stalls gets silence packets (counted as underruns) and the m
   assert.equal(transport.rtp[resumed].packet[1] >> 7, 1, 'marker when audio resumes');
   assert.equal(transport.rtp.filter(({ packet }) => packet[1] >> 7).length, 2);
 });
+
+test('a stall beyond 200 ms: the re-anchor is told by a sender report sent BEFORE the next packet, naming its timestamp and new time', async () => {
+  // one wake-up 300 ms late, 2 s in: the schedule re-anchors there
+  let stalled = false;
+  const { transport, sender } = setup('l16', 4, undefined, (d) => (!stalled && d >= 5_000_000_000n + 2_000_000_000n ? ((stalled = true), 300_000_000n) : 0n));
+  await sender.start();
+  const gapAt = transport.rtp.findIndex((r, i) => i > 0 && r.at - transport.rtp[i - 1].at > 200_000_000n);
+  assert.ok(gapAt > 0, 'the stall shows as a gap on the wire');
+  const next = transport.rtp[gapAt];
+  const sr = transport.rtcp.find((r) => r.at === next.at);
+  assert.ok(sr, 'a sender report at the re-anchor');
+  assert.equal(sr.packet.readUInt32BE(16), next.packet.readUInt32BE(4), "the report's RTP timestamp is the first packet's on the new schedule");
+  assert.equal(sr.packet.readUInt32BE(20), gapAt, 'sent before that packet (packet count)');
+  // its NTP time is the new schedule's time of that packet: the old one plus the stall
+  const ntpSec = (p: Buffer) => p.readUInt32BE(8) + p.readUInt32BE(12) / 2 ** 32;
+  const first = transport.rtcp[0].packet;
+  const mediaSec = ((sr.packet.readUInt32BE(16) - first.readUInt32BE(16)) >>> 0) / 48000;
+  const shift = ntpSec(sr.packet) - ntpSec(first) - mediaSec;
+  assert.ok(shift > 0.2 && shift < 0.31, `the report moves the media line by the stall (${shift.toFixed(4)} s)`);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds } from '../../src/rtp/rtcp';
 import { ntpToUnixNs, RtpTimeline, senderReports } from '../../src/sync/playout';
-import { parseTimeline, skewSummary, timelineSkew } from '../../src/sync/timeline';
+import { parseTimeline, skewExcursions, skewSummary, timelineSkew } from '../../src/sync/timeline';
 
 test('sender reports are read back from the compound packets rtpcast send writes (SR + SDES, SR + SDES + BYE)', () => {
   const input = { ssrc: 0x11223344, ntp: ntpFromUnixSeconds(1_790_000_000.25), rtpTimestamp: 0xfffffff0, packetCount: 10, octetCount: 9600, cname: 'rtpcast@host' };
@@ -68,4 +68,55 @@ test('timelines: parsed across a wrap; skew between two players interpolated, ju
   assert.ok(sg.every((x) => Math.abs(x.skewUs) < 0.01), 'no comparison across the silence');
   assert.ok(!sg.some((x) => x.atNs >= 1_000_000_000_000n + 39n * 10_000_000n && x.atNs < 1_000_000_000_000n + 50n * 10_000_000n));
   assert.throws(() => parseTimeline('hello\n'), /not an rtpcast timeline/);
+});
+
+test('RtpTimeline: a report off the line (the sender re-anchored) starts a segment; the old line keeps the timestamps before it; the stall is a gap', () => {
+  const t = new RtpTimeline(48000);
+  const S = 1_000_000_000_000n;
+  t.update({ ssrc: 7, unixNs: S, rtpTimestamp: 0xfffff000 });
+  // a report on the same line 1 s later: no segment
+  t.update({ ssrc: 7, unixNs: S + 1_000_000_000n, rtpTimestamp: (0xfffff000 + 48000) >>> 0 });
+  assert.equal(t.discontinuities, 0);
+  // 2 s in, the sender stalled 300 ms: timestamp 0xfffff000 + 96000 (wrapped) now belongs to S + 2.3 s
+  const r = (0xfffff000 + 96000) >>> 0;
+  t.update({ ssrc: 7, unixNs: S + 2_300_000_000n, rtpTimestamp: r });
+  assert.equal(t.discontinuities, 1);
+  const near = 0xfffff000 + 96000; // unwrapped, past the wrap
+  // before the re-anchor: the old line
+  assert.equal(t.place(S + 1_500_000_000n, near), 0xfffff000 + 72000);
+  assert.equal(t.place(S + 1_999_000_000n, near), 0xfffff000 + 96000 - 48);
+  // the stall: nothing sampled
+  assert.equal(t.place(S + 2_000_000_000n, near), 'gap');
+  assert.equal(t.place(S + 2_299_000_000n, near), 'gap');
+  // from the re-anchor on: the new line
+  assert.equal(t.place(S + 2_300_000_000n, near), near);
+  assert.equal(t.place(S + 2_310_000_000n, near), near + 480);
+  // tsAt is the latest line alone
+  assert.equal(t.tsAt(S + 1_500_000_000n, near), near - 38400);
+  // a small move (a live source's servo) stays on the segment
+  t.update({ ssrc: 7, unixNs: S + 3_300_000_000n + 2_000_000n, rtpTimestamp: (r + 48000) >>> 0 });
+  assert.equal(t.discontinuities, 1);
+  // another SSRC: the sender restarted, everything before is forgotten
+  t.update({ ssrc: 8, unixNs: S, rtpTimestamp: 5 });
+  assert.equal(t.discontinuities, 0);
+  assert.equal(t.place(S + 0n, 5), 5);
+});
+
+test('skewExcursions: blocks over 1 ms grouped, each explained by what the controllers noted around it, or unexplained', () => {
+  const ms = (v: number) => BigInt(Math.round(v * 1e6));
+  const tl = (notes: Record<number, string>) => Array.from({ length: 100 }, (_, i) => ({ frame: i * 480, trueNs: ms(i * 10), ts: i * 480, note: notes[i] ?? '3' }));
+  const a = tl({ 20: 'early', 21: '0 jump' });
+  const b = tl({ 60: '-2500' });
+  const skew = [
+    ...[22, 23, 24].map((i) => ({ atNs: ms(i * 10), skewUs: 420_000 })),
+    { atNs: ms(300), skewUs: 5 },
+    { atNs: ms(610), skewUs: -1500 },
+    { atNs: ms(900), skewUs: 2000 },
+  ];
+  const x = skewExcursions(skew, a, b);
+  assert.equal(x.length, 3);
+  assert.deepEqual([x[0].blocks, x[0].maxUs], [3, 420_000]);
+  assert.equal(x[0].explanation, 'A silent (early), jumped');
+  assert.equal(x[1].explanation, 'B steering a -2.5 ms error');
+  assert.equal(x[2].explanation, 'unexplained');
 });
