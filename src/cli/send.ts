@@ -237,6 +237,7 @@ async function sendAction(f: SendFlags): Promise<number> {
           sdp: info.sdps.map((s) => ({ destination: s.destination, path: s.path ?? null, commands: s.commands })),
           announce: info.announce ?? null,
           web: info.web ? { urls: info.web.urls, maxListeners: info.web.maxListeners } : null,
+          pacer: info.pacer,
         });
       },
       onStatus(s) {
