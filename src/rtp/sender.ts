@@ -123,6 +123,8 @@ export class RtpSender extends EventEmitter {
   private queuedPayload: number[] = [];
   private queuedHead = 0;
   private queuedOctets = 0;
+  /** native pacer, after a stop that dropped the queue: what was built but never left */
+  private unsent = { packets: 0, octets: 0 };
   private ended: Promise<StopReason>;
   private resolveEnded!: (r: StopReason) => void;
 
@@ -409,8 +411,8 @@ export class RtpSender extends EventEmitter {
       ssrc: this.packetizer.ssrc,
       ntp: ntpFromUnixSeconds(unix),
       rtpTimestamp: this.packetizer.nextTimestamp,
-      packetCount: this.packetizer.packets,
-      octetCount: this.packetizer.octets,
+      packetCount: this.packetizer.packets - this.unsent.packets,
+      octetCount: this.packetizer.octets - this.unsent.octets,
       cname: this.cname,
     };
   }
@@ -458,8 +460,10 @@ export class RtpSender extends EventEmitter {
     if (q) {
       if (reason === 'duration' || reason === 'input-ended') await q.drain();
       else q.drop();
-      // dropped packets never left: their sizes stay in queuedOctets, so the status counts what did
+      // dropped packets never left: their sizes stay in queuedOctets, so the status counts what did,
+      // and so does the BYE's report
       this.updateDeparted(q);
+      this.unsent = { packets: this.sent - this.packetsOut, octets: this.queuedOctets };
     }
     if (this.sent > 0) this.o.transport.sendRtcp(buildGoodbye(this.reportInput()));
     this.emitStatus();
