@@ -8,7 +8,7 @@ import type { Socket } from 'node:dgram';
  * wakes ~25 times a second instead of once per packet. docs/ARCHITECTURE.md, "Pacing".
  */
 interface PacerAddon {
-  create(groups: number[][]): unknown;
+  create(groups: number[][], tryRealtime?: boolean): unknown;
   push(handle: unknown, dueNs: bigint, group: number, packet: Buffer): number;
   poll(handle: unknown): RawPoll;
   drop(handle: unknown): number;
@@ -28,6 +28,8 @@ interface RawPoll {
   histStepNs: number;
   errors: { group: number; index: number; code: string; message: string }[];
   errorsLost: number;
+  /** 2: SCHED_FIFO, 1: fair class with a short slice, 0: default */
+  sched: number;
 }
 
 /** Which pacer sends the packets, and why (shown by send --verbose and in the JSON start event). */
@@ -50,6 +52,8 @@ export interface DepartureStats {
   lateMaxMs: number;
   /** packets that left more than 1 ms after their due time */
   lateOver1ms: number;
+  /** how the pacing thread is scheduled: 'realtime' (SCHED_FIFO, when allowed), 'short-slice' (Linux 6.12+), 'default' */
+  scheduling: 'realtime' | 'short-slice' | 'default';
 }
 
 let loaded: { addon?: PacerAddon; error?: string } | undefined;
@@ -121,9 +125,10 @@ export class NativePacer {
     rtpFds: number[],
     rtcpFds: number[],
     private readonly onError: PacerErrorHandler,
-    o: { lookaheadNs?: bigint; periodNs?: bigint } = {},
+    o: { lookaheadNs?: bigint; periodNs?: bigint; realtime?: boolean } = {},
   ) {
-    this.handle = addon.create([rtpFds, rtcpFds]);
+    // SCHED_FIFO where the system allows it (RTPCAST_PACER_RT=0: never); else a short fair slice
+    this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT !== '0');
     this.lookaheadNs = o.lookaheadNs ?? 100_000_000n;
     this.periodNs = o.periodNs ?? 40_000_000n;
   }
@@ -145,7 +150,7 @@ export class NativePacer {
       }
     }
     const p = this.last;
-    if (!p) return { sent: 0, queued: 0, dropped: 0, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0 };
+    if (!p) return { sent: 0, queued: 0, dropped: 0, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' };
     return {
       sent: p.sentRtp,
       queued: p.queued,
@@ -154,6 +159,7 @@ export class NativePacer {
       lateP99Ms: histogramQuantileMs(p.hist, p.histStepNs, 0.99),
       lateMaxMs: p.lateMaxNs / 1e6,
       lateOver1ms: p.lateOver1ms,
+      scheduling: p.sched === 2 ? 'realtime' : p.sched === 1 ? 'short-slice' : 'default',
     };
   }
 

@@ -52,7 +52,7 @@ export interface SenderStatus {
   /** live sources that can fall behind (stdin): audio dropped because it piled up beyond the target, in ms */
   droppedMs?: number;
   /** native pacer: how late packets left after their due time, so far (the pacing thread's clock) */
-  lateness?: { p50Ms: number; p99Ms: number; maxMs: number; over1ms: number };
+  lateness?: { p50Ms: number; p99Ms: number; maxMs: number; over1ms: number; scheduling: string };
 }
 
 export interface SenderOptions {
@@ -430,7 +430,7 @@ export class RtpSender extends EventEmitter {
       sendErrors: 0,
       ...(this.servo ? { clockPpm: Math.round(this.servo.ppm), bufferedMs: Math.round((this.level() / this.o.description.sampleRate) * 1000) } : {}),
       ...(this.trimmer ? { droppedMs: Math.round((this.droppedFrames / this.o.description.sampleRate) * 1000) } : {}),
-      ...(d ? { lateness: { p50Ms: d.lateP50Ms, p99Ms: d.lateP99Ms, maxMs: d.lateMaxMs, over1ms: d.lateOver1ms } } : {}),
+      ...(d ? { lateness: { p50Ms: d.lateP50Ms, p99Ms: d.lateP99Ms, maxMs: d.lateMaxMs, over1ms: d.lateOver1ms, scheduling: d.scheduling } } : {}),
     };
   }
 

@@ -78,7 +78,7 @@ export class ManualPacedQueue {
   poll() {
     this.polls.push(this.clock.nowNs());
     this.release(this.clock.nowNs());
-    return { sent: this.departedRtp.length, queued: this.queued.length, dropped: this.dropped, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0 };
+    return { sent: this.departedRtp.length, queued: this.queued.length, dropped: this.dropped, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' as const };
   }
   async drain(): Promise<void> {
     const last = this.queued.at(-1);

@@ -16,6 +16,7 @@
 #include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -67,7 +68,8 @@ typedef struct {
   send_error errors[MAX_ERRORS];
   int nerrors;
   double errors_lost;
-  int short_slice;
+  int sched;
+  int try_rt;
 } pacer;
 
 static int64_t now_ns(void) {
@@ -147,9 +149,25 @@ static int ask_short_slice(void) {
 #endif
 }
 
+// How the thread is scheduled: 2 = SCHED_FIFO (allowed: root, CAP_SYS_NICE, or an RLIMIT_RTPRIO such
+// as the "audio" group's), 1 = fair class with a short slice, 0 = the default.
+static int choose_scheduling(int try_rt) {
+  if (try_rt) {
+    // priority 10 of 99: above ordinary work, below the sound servers (PipeWire/JACK use 20-88).
+    // The thread only sleeps and sends (no spinning, no unbounded work), and the kernel's RT
+    // throttling bounds it anyway.
+    struct rlimit rl;
+    int want = 10;
+    if (getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 0 && (int)rl.rlim_cur < want) want = (int)rl.rlim_cur;
+    struct sched_param sp = {.sched_priority = want};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) return 2;
+  }
+  return ask_short_slice();
+}
+
 static void *run(void *arg) {
   pacer *p = arg;
-  p->short_slice = ask_short_slice();
+  p->sched = choose_scheduling(p->try_rt);
   pthread_mutex_lock(&p->mu);
   while (!p->stopping) {
     entry *e = p->head;
@@ -247,10 +265,10 @@ static pacer *unwrap(napi_env env, napi_value v) {
   return p;
 }
 
-// create(groups: number[][]): handle. groups[g] = file descriptors of group g.
+// create(groups: number[][], tryRealtime?: boolean): handle. groups[g] = file descriptors of group g.
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   pacer *p = calloc(1, sizeof(pacer));
   if (!p) {
@@ -284,6 +302,9 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     }
     p->nfds[g] = (int)n;
   }
+  bool try_rt = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &try_rt);
+  p->try_rt = try_rt;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
@@ -400,7 +421,7 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   set_num(env, obj, "lateMaxNs", (double)p->late_max);
   set_num(env, obj, "lateSumNs", p->late_sum_ns);
   set_num(env, obj, "errorsLost", p->errors_lost);
-  set_num(env, obj, "shortSlice", p->short_slice);
+  set_num(env, obj, "sched", p->sched);
   memcpy(hist_data, p->hist, sizeof(uint32_t) * HIST_BUCKETS);
   nerrors = p->nerrors;
   memcpy(errors, p->errors, sizeof(send_error) * nerrors);
