@@ -910,6 +910,12 @@ frames of the WAV, 21.3 ms) at their time, polling every 10 ms, and sends what e
 (\`asetnsamples\` to one packet's worth, then the \`arealtime\` filter, no \`-re\`): the CPU ffmpeg
 needs for the job rtpcast actually does.
 
+*rtpcast* runs with the native pacer when it is built (\`native/pacer\`: a C thread sleeps to each
+packet's due time and sends it; Node builds packets 100 ms ahead and wakes ~20 times a second;
+docs/ARCHITECTURE.md). *rtpcast JS pacer* is the same command with \`RTPCAST_NO_NATIVE=1\`: the
+event-loop pacer that wakes for every packet (what runs where the addon is not built). Without
+the addon only the JS pacer runs, under the name *rtpcast*.
+
 Two more references show the floor of per-packet pacing on the machine at hand: *floor C* and
 *floor Node* are tiny senders (sources in this script, the C one compiled with \`cc\` if there is
 one) that do nothing but sleep to each packet's due time and send a fixed RTP packet of the same
@@ -933,7 +939,8 @@ npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs 
 
 Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
 \`--floor-reps N\` (floor probes in the first N repetitions; 0: none),
-\`--node-receiver\` (user-space timestamps only), \`--no-docs\`, \`--docs FILE\`.
+\`--node-receiver\` (user-space timestamps only), \`--no-js-pacer\` (skip the "rtpcast JS pacer"
+cases), \`--no-docs\`, \`--docs FILE\`.
 Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
 kernel timestamps.
 The section below is rewritten by the script on every run that does not pass \`--no-docs\`.
