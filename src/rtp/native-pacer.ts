@@ -5,7 +5,7 @@ import type { Socket } from 'node:dgram';
  * The optional native pacer (native/pacer, the `rtpcast-pacer` package): a thread that sleeps with
  * clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) to each queued packet's due time and sends it on
  * the UDP sockets Node already opened and connected. The sender builds packets a batch ahead and
- * wakes ~25 times a second instead of once per packet. docs/ARCHITECTURE.md, "Pacing".
+ * wakes ~20 times a second instead of once per packet. docs/ARCHITECTURE.md, "The native pacer".
  */
 interface PacerAddon {
   create(groups: number[][], tryRealtime?: boolean): unknown;
@@ -129,8 +129,12 @@ export class NativePacer {
   ) {
     // SCHED_FIFO where the system allows it (RTPCAST_PACER_RT=0: never); else a short fair slice
     this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT !== '0');
-    this.lookaheadNs = o.lookaheadNs ?? 100_000_000n;
-    this.periodNs = o.periodNs ?? 40_000_000n;
+    // 250 ms ahead, a wake-up when 200 ms are still queued (~20 a second): a main thread held up
+    // to 200 ms (a loaded machine, GC, a slow timer) never lets the queue run dry. Only files and
+    // tones use this pacer, so building ahead adds no latency anyone hears; a Ctrl-C drops at most
+    // the 250 ms queued.
+    this.lookaheadNs = o.lookaheadNs ?? 250_000_000n;
+    this.periodNs = o.periodNs ?? 50_000_000n;
   }
 
   push(dueNs: bigint, packet: Buffer, rtcp: boolean): void {

@@ -97,7 +97,8 @@ for (const codec of ['l16', 'opus'] as const) {
     for (const r of b.queue.departedRtcp) assert.ok(rtpB.some((p) => p.at === r.at));
     assert.equal(b.transport.rtcp.length, 1, 'the BYE');
     assert.ok(b.transport.rtcp[0].at >= rtpB.at(-1)!.at, 'BYE after the last packet');
-    // 40-60 ms apart: 17-25 a second, instead of one per packet (200 or 50 a second)
+    // the fake queue's default 100 ms lookahead, 40 ms period: wake-ups 40-60 ms apart, 17-25 a
+    // second, instead of one per packet (200 or 50 a second)
     const wakes = b.queue.polls.length;
     assert.ok(wakes >= 160 && wakes <= 260, `${wakes} wake-ups for 10 s`);
     const st = b.s.status();
