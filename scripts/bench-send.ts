@@ -56,7 +56,7 @@ const PT = 96;
  * floor-c / floor-node: the cheapest possible per-packet-paced sender in C and in Node (sleep to
  * each packet's due time, send a fixed RTP packet; no audio, no encoding): what pacing alone costs.
  */
-type Tool = 'rtpcast' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
+type Tool = 'rtpcast' | 'rtpcast-js' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
 type Codec = 'l16' | 'opus';
 
 interface CaseSpec {
@@ -71,7 +71,8 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string, di
     const a = [String(port), String(seconds), String(payload), String(ticks)];
     return c.tool === 'floor-c' ? [join(dir, 'floor'), ...a] : [process.execPath, join(dir, 'floor.js'), ...a];
   }
-  if (c.tool === 'rtpcast') {
+  if (c.tool === 'rtpcast' || c.tool === 'rtpcast-js') {
+    // rtpcast-js: the same command with RTPCAST_NO_NATIVE=1 in its environment (runOne), the event-loop pacer
     return c.codec === 'l16'
       ? [process.execPath, CLI, 'send', '--input', input, '--codec', 'l16', '--rate', String(RATE), '--channels', String(CHANNELS), '--dest', `127.0.0.1:${port}`, '--quiet']
       : [process.execPath, CLI, 'send', '--input', input, '--codec', 'opus', '--dest', `127.0.0.1:${port}`, '--quiet'];
@@ -495,13 +496,20 @@ function startReceiver(env: Env, capacity: number): Promise<Receiver> {
   return env.receiver === 'kernel' ? startKernelReceiver(env.python!) : startNodeReceiver(capacity);
 }
 
+function withoutNoNative(e: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...e };
+  delete out.RTPCAST_NO_NATIVE;
+  return out;
+}
+
 async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promise<RunResult> {
   const packetsPerSec = c.codec === 'l16' ? 200 : 50;
   const receiver = await startReceiver(env, Math.ceil(env.seconds * packetsPerSec * 1.5) + 100);
   const cmd = commandFor(c, env.input, receiver.port, env.ffmpeg, env.dir, env.seconds);
   const timeFile = join(env.dir, `time-${order}.txt`);
   const load0 = cpuTotals();
-  const child = spawn(env.time, ['-f', '%U %S %e', '-o', timeFile, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const childEnv = c.tool === 'rtpcast-js' ? { ...process.env, RTPCAST_NO_NATIVE: '1' } : c.tool === 'rtpcast' ? withoutNoNative(process.env) : process.env;
+  const child = spawn(env.time, ['-f', '%U %S %e', '-o', timeFile, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv });
   track(child);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -535,7 +543,7 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
     sys: t?.sys ?? NaN,
     cpu: t ? t.user + t.sys : NaN,
     elapsed: t?.elapsed ?? NaN,
-    decoderCpu: c.tool === 'rtpcast' ? childTicks / env.clkTck : undefined,
+    decoderCpu: c.tool === 'rtpcast' || c.tool === 'rtpcast-js' ? childTicks / env.clkTck : undefined,
     machineBusy: load0 && load1 && load1.total > load0.total ? (load1.busy - load0.busy) / (load1.total - load0.total) : NaN,
     packets: data.arrivalNs.length,
     lost: 0,
@@ -584,6 +592,8 @@ interface Env {
   python?: string;
   receiver: ReceiverKind;
   clkTck: number;
+  /** what the plain "rtpcast" runs use */
+  rtpcastPacer: 'native pacer' | 'JS pacer';
 }
 
 interface Machine {
@@ -632,7 +642,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', 'rtpcast-js': 'rtpcast JS pacer', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
 const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
@@ -727,7 +737,9 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       Number.isFinite(ratio) ? (met ? 'met' : 'NOT met') : 'n/a',
       p ? `${(a.cpu / p.cpu).toFixed(2)} (ffmpeg ${f2(p.cpu)} s)` : 'not run',
     ]);
-    if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}`);
+    const js = get('rtpcast-js', codec);
+    const jsText = js && js.runs.length ? ` With the JS pacer instead (RTPCAST_NO_NATIVE=1): ${f2(js.cpu)} s, ${(js.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '';
+    if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast (${env.rtpcastPacer}) uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}${jsText}`);
   }
 
   for (const codec of ['l16', 'opus'] as Codec[]) {
@@ -748,14 +760,14 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     const ms = s.schedule.p99 < 1;
     return [label(s), fmtMs(s.interval.p99), fmtMs(s.schedule.p99), `${fmtMs(s.worstMax.interval)} / ${fmtMs(s.worstMax.schedule)}`, `${mi ? 'met' : 'NOT met'}, ${ms ? 'met' : 'NOT met'}`];
   });
-  for (const s of sums.filter((x) => x.tool === 'rtpcast')) {
+  for (const s of sums.filter((x) => x.tool === 'rtpcast' || x.tool === 'rtpcast-js')) {
     const mi = s.interval.p99 < 1;
     const ms = s.schedule.p99 < 1;
     verdicts.push(`- Pacing, ${label(s)} (${clock}): p99 interval deviation ${fmtMs(s.interval.p99)} ms, p99 schedule deviation ${fmtMs(s.schedule.p99)} ms: goal (< 1 ms) ${mi && ms ? 'met' : mi || ms ? `**met only for the ${mi ? 'interval' : 'schedule'} measure**` : '**NOT met**'}.`);
   }
 
   const breakdown = sums
-    .filter((s) => s.tool === 'rtpcast')
+    .filter((s) => s.tool === 'rtpcast' || s.tool === 'rtpcast-js')
     .map((s) => `${label(s)}: ${f2(s.cpu)} s in total, of which the ffmpeg decoder child ${f2(s.decoderCpu)} s and the Node process ${f2(s.cpu - s.decoderCpu)} s`)
     .join('; ');
 
@@ -787,7 +799,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
   const busyText = busy.length ? `all CPUs were ${pct(median(busy))} busy during the median run (${pct(Math.min(...busy))}-${pct(Math.max(...busy))}; an idle machine running one sender and the receiver would show a few %)` : 'machine load not available';
 
   const cmds = cases
-    .map((c) => `# ${label(c)}\n${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`)
+    .map((c) => `# ${label(c)}\n${c.tool === 'rtpcast-js' ? 'RTPCAST_NO_NATIVE=1 ' : ''}${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`)
     .join('\n');
   const receiverText =
     env.receiver === 'kernel'
@@ -813,6 +825,10 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
 
   const md = [
     `Last run: **${m.date}**, ${env.seconds} s input, ${env.reps} repetition(s) of each case (interleaved), ${(wallSec / 60).toFixed(1)} minutes.`,
+    '',
+    env.rtpcastPacer === 'native pacer'
+      ? '"rtpcast" runs with its native pacer (native/pacer built); "rtpcast JS pacer" is the same command with `RTPCAST_NO_NATIVE=1` (the event-loop pacer).'
+      : '"rtpcast" runs with its JS (event-loop) pacer: the native pacer is not built here.',
     '',
     `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}; ${m.kernel}; Node ${m.node}; ${m.ffmpeg}; ${m.time}; ${m.python}. Load: ${busyText}. A shared, noisy machine: compare the tools within this run, not across runs.`,
     '',
@@ -894,6 +910,12 @@ frames of the WAV, 21.3 ms) at their time, polling every 10 ms, and sends what e
 (\`asetnsamples\` to one packet's worth, then the \`arealtime\` filter, no \`-re\`): the CPU ffmpeg
 needs for the job rtpcast actually does.
 
+*rtpcast* runs with the native pacer when it is built (\`native/pacer\`: a C thread sleeps to each
+packet's due time and sends it; Node builds packets 250 ms ahead and wakes ~20 times a second;
+docs/ARCHITECTURE.md). *rtpcast JS pacer* is the same command with \`RTPCAST_NO_NATIVE=1\`: the
+event-loop pacer that wakes for every packet (what runs where the addon is not built). Without
+the addon only the JS pacer runs, under the name *rtpcast*.
+
 Two more references show the floor of per-packet pacing on the machine at hand: *floor C* and
 *floor Node* are tiny senders (sources in this script, the C one compiled with \`cc\` if there is
 one) that do nothing but sleep to each packet's due time and send a fixed RTP packet of the same
@@ -917,7 +939,8 @@ npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs 
 
 Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
 \`--floor-reps N\` (floor probes in the first N repetitions; 0: none),
-\`--node-receiver\` (user-space timestamps only), \`--no-docs\`, \`--docs FILE\`.
+\`--node-receiver\` (user-space timestamps only), \`--no-js-pacer\` (skip the "rtpcast JS pacer"
+cases), \`--no-docs\`, \`--docs FILE\`.
 Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
 kernel timestamps.
 The section below is rewritten by the script on every run that does not pass \`--no-docs\`.
@@ -937,10 +960,12 @@ interface Args {
   /** repetitions that include the floor probes (the first N) */
   floorReps: number;
   nodeReceiver: boolean;
+  /** also run rtpcast with the JS pacer (RTPCAST_NO_NATIVE=1) when the native one is built */
+  jsPacer: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false };
+  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false, jsPacer: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
@@ -955,6 +980,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-paced') o.paced = false;
     else if (a === '--floor-reps') o.floorReps = Math.round(num(0, 100));
     else if (a === '--node-receiver') o.nodeReceiver = true;
+    else if (a === '--no-js-pacer') o.jsPacer = false;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -968,6 +994,7 @@ function usage(err?: string): never {
   --no-paced        skip the reference cases "ffmpeg arealtime" (ffmpeg pacing every packet)
   --floor-reps N    run the floor probes (bare C / Node loops that only sleep and send) in the first N repetitions (default 1; 0: none)
   --node-receiver   stamp arrivals in a Node receiver (user space) even if python3 is there
+  --no-js-pacer     when the native pacer is built, do not also run "rtpcast JS pacer" (RTPCAST_NO_NATIVE=1)
   --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
   --docs FILE       rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
   if (err) {
@@ -994,7 +1021,12 @@ async function main(): Promise<void> {
   tempDir = mkdtempSync(join(tmpdir(), 'rtpcast-bench-'));
   const input = join(tempDir, 'in.wav');
   writeFileSync(input, encodeWavS16(testSignal(args.seconds, RATE), RATE, CHANNELS));
-  const env: Env = { ...args, dir: tempDir, input, ffmpeg, time, python, receiver: python ? 'kernel' : 'node', clkTck: clk };
+  // which pacer the rtpcast runs get (the JS one everywhere when the addon is not built)
+  const { loadPacerAddon } = require(join(ROOT, 'dist', 'src', 'rtp', 'native-pacer.js')) as typeof import('../src/rtp/native-pacer');
+  const pacerLoad = loadPacerAddon(withoutNoNative(process.env));
+  const rtpcastPacer = pacerLoad.addon ? 'native pacer' : 'JS pacer';
+  if (!pacerLoad.addon) process.stderr.write(`bench-send: rtpcast runs with its JS pacer: ${pacerLoad.error}\n`);
+  const env: Env = { ...args, dir: tempDir, input, ffmpeg, time, python, receiver: python ? 'kernel' : 'node', clkTck: clk, rtpcastPacer };
   if (python) {
     // a receiver that cannot start (no SO_TIMESTAMPNS, odd python) falls back to the Node one
     try {
@@ -1007,6 +1039,7 @@ async function main(): Promise<void> {
   const machine = machineInfo(ffmpeg, time, env.receiver === 'kernel' ? python : undefined);
 
   const tools: Tool[] = args.paced ? ['rtpcast', 'ffmpeg', 'ffmpeg-paced'] : ['rtpcast', 'ffmpeg'];
+  if (env.rtpcastPacer === 'native pacer' && args.jsPacer) tools.splice(1, 0, 'rtpcast-js');
   const floors: Tool[] = args.floorReps > 0 ? buildFloors(tempDir) : [];
   const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => [...tools, ...floors].map((tool) => ({ tool, codec })));
   const inRep = (c: CaseSpec, rep: number) => !floors.includes(c.tool) || rep < args.floorReps;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on Debian/Ubuntu: the real peers the interop tests play
 # against (ffmpeg, VLC, GStreamer, PulseAudio), tools they use (iproute2 for network
-# namespaces, time for CPU accounting, Chromium and zbarimg for the --web page and its QR code), a non-root user for VLC (it refuses to run as root),
+# namespaces, time for CPU accounting, Chromium and zbarimg for the --web page and its QR code,
+# python3/make/g++ for node-gyp to build the native pacer that npm ci builds), a non-root user for VLC (it refuses to run as root),
 # and the npm dependencies. Idempotent: apt runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ PACKAGES=(
   nftables iptables tshark
   python3
   gcc libc6-dev
+  make g++
   chromium zbar-tools
 )
 need=()

@@ -170,3 +170,47 @@ export class LevelServo {
     return BigInt(Math.round(-rel * Number(elapsed)));
   }
 }
+
+/** What a batch pacer does on one wake-up: build `count` packets now, wake again at `wakeNs`. */
+export interface BatchPlan {
+  count: number;
+  wakeNs: bigint;
+}
+
+/**
+ * Batch planning for a pacer that sends from elsewhere (the native thread): at `nowNs`, with
+ * `built` packets already handed over, build every packet due within `lookaheadNs`, and wake again
+ * when the queue still holds `lookaheadNs - periodNs` of packets (about every `periodNs`, never
+ * sooner than 1 ms), so a wake-up up to that late still leaves the queue non-empty. Pure.
+ */
+export function planBatch(schedule: PacketSchedule, built: number, nowNs: bigint, lookaheadNs: bigint, periodNs: bigint): BatchPlan {
+  const horizon = nowNs + lookaheadNs;
+  let count = 0;
+  while (schedule.dueNs(built + count) <= horizon) count++;
+  const next = schedule.dueNs(built + count) - (lookaheadNs - periodNs);
+  const soonest = nowNs + 1_000_000n;
+  return { count, wakeNs: next > soonest ? next : soonest };
+}
+
+/**
+ * A Sleeper on a plain event-loop timer: for the batch pacer, whose wake-ups only need to come
+ * before the queue runs dry (tens of ms of margin), not on time.
+ */
+export class TimerSleeper {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly clock: Clock) {}
+
+  until(deadlineNs: bigint, fn: () => void): void {
+    this.cancel();
+    const ms = Math.max(0, Math.ceil(Number(deadlineNs - this.clock.nowNs()) / 1e6));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      fn();
+    }, ms);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

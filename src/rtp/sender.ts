@@ -8,7 +8,8 @@ import type { PcmFormat } from '../audio/pcm';
 import type { StreamDescription } from '../stream/description';
 import type { Transport } from '../transport/udp';
 import type { Clock, WallClock } from './clock';
-import { LevelServo, PacketSchedule } from './pacer';
+import { LevelServo, PacketSchedule, planBatch } from './pacer';
+import type { DepartureStats } from './native-pacer';
 import { BacklogTrimmer } from './backlog';
 import { RtpPacketizer, type RtpStartState } from './packetizer';
 import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds, type SenderReportInput } from './rtcp';
@@ -17,6 +18,22 @@ import { buildGoodbye, buildSenderReport, ntpFromUnixSeconds, type SenderReportI
 export interface Sleeper {
   until(deadlineNs: bigint, fn: () => void): void;
   cancel(): void;
+}
+
+/**
+ * A pacer that sends packets at their due time from elsewhere (the native thread behind
+ * transport.sendAt): the sender builds packets up to `lookaheadNs` ahead and wakes about every
+ * `periodNs` instead of once per packet.
+ */
+export interface PacedQueue {
+  readonly lookaheadNs: bigint;
+  readonly periodNs: bigint;
+  /** what has left so far (and send errors, which it reports itself) */
+  poll(): DepartureStats;
+  /** resolves when every queued packet has left */
+  drain(): Promise<void>;
+  /** discards what is queued */
+  drop(): number;
 }
 
 export interface SenderStatus {
@@ -34,6 +51,8 @@ export interface SenderStatus {
   bufferedMs?: number;
   /** live sources that can fall behind (stdin): audio dropped because it piled up beyond the target, in ms */
   droppedMs?: number;
+  /** native pacer: how late packets left after their due time, so far (the pacing thread's clock) */
+  lateness?: { p50Ms: number; p99Ms: number; maxMs: number; over1ms: number; scheduling: string };
 }
 
 export interface SenderOptions {
@@ -45,6 +64,8 @@ export interface SenderOptions {
   clock: Clock;
   wall: WallClock;
   sleeper: Sleeper;
+  /** send through a native pacer (transport.sendAt) instead of waking per packet; not for live sources */
+  queue?: PacedQueue;
   start: RtpStartState;
   /** stop after this much media time (seconds) */
   durationSec?: number;
@@ -97,6 +118,13 @@ export class RtpSender extends EventEmitter {
   private waitedNs = 0n;
   private silentPackets = 0;
   private silenceWarned = false;
+  /** native pacer: what has left (updated at each wake-up) and the payload sizes still queued */
+  private departed: DepartureStats | undefined;
+  private queuedPayload: number[] = [];
+  private queuedHead = 0;
+  private queuedOctets = 0;
+  /** native pacer, after a stop that dropped the queue: what was built but never left */
+  private unsent = { packets: 0, octets: 0 };
   private ended: Promise<StopReason>;
   private resolveEnded!: (r: StopReason) => void;
 
@@ -218,6 +246,10 @@ export class RtpSender extends EventEmitter {
   }
 
   private tick = (): void => {
+    if (this.o.queue && !this.live) {
+      this.tickBatch(this.o.queue);
+      return;
+    }
     if (!this.running || !this.schedule) return;
     const now = this.o.clock.nowNs();
     this.trimBacklog(now);
@@ -252,11 +284,59 @@ export class RtpSender extends EventEmitter {
     if (this.running) this.o.sleeper.until(this.schedule.dueNs(this.sent), this.tick);
   };
 
+  /**
+   * Native pacer: build every packet due within the lookahead, hand each to transport.sendAt with
+   * its due time, and sleep (a plain timer) until the queue needs more. The schedule, the 200 ms
+   * catch-up and the stop conditions are the per-packet loop's.
+   */
+  private tickBatch(q: PacedQueue): void {
+    if (!this.running || !this.schedule) return;
+    const now = this.o.clock.nowNs();
+    this.updateDeparted(q);
+    if (this.schedule.catchUp(this.sent, now)) {
+      this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
+      this.nextRtcpPacket = this.sent;
+    }
+    const plan = planBatch(this.schedule, this.sent, now, q.lookaheadNs, q.periodNs);
+    for (let i = 0; i < plan.count && this.running; i++) {
+      if (this.o.durationSec !== undefined && this.mediaSeconds() >= this.o.durationSec - 1e-9) {
+        void this.stop('duration');
+        return;
+      }
+      const frame = this.nextFrame();
+      if (frame === 'ended') {
+        void this.stop('input-ended');
+        return;
+      }
+      if (frame === 'wait') break;
+      this.sendFrame(frame, this.schedule.dueNs(this.sent));
+    }
+    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), q.lookaheadNs, q.periodNs).wakeNs, this.tick);
+  }
+
+  private updateDeparted(q: PacedQueue): void {
+    const d = q.poll();
+    // payload octets of the packets that left since the last look (their sizes were queued in order)
+    let left = d.sent - (this.departed?.sent ?? 0);
+    while (left-- > 0 && this.queuedHead < this.queuedPayload.length) this.queuedOctets -= this.queuedPayload[this.queuedHead++];
+    if (this.queuedHead > 1024) {
+      this.queuedPayload = this.queuedPayload.slice(this.queuedHead);
+      this.queuedHead = 0;
+    }
+    this.departed = d;
+  }
+
   private mediaSeconds(): number {
     return (this.sent * this.o.description.frameSamples) / this.o.description.sampleRate;
   }
 
-  private sendFrame(frame: Float32Array): void {
+  /** Packets that have left: with the native pacer, those its thread has sent (as of the last wake-up). */
+  private get packetsOut(): number {
+    return this.departed ? Math.min(this.departed.sent, this.sent) : this.sent;
+  }
+
+  /** `dueNs`: the native pacer sends it then (transport.sendAt); undefined: now. */
+  private sendFrame(frame: Float32Array, dueNs?: bigint): void {
     const d = this.o.description;
     const enc = this.o.encoder;
     let packet: Buffer;
@@ -265,13 +345,21 @@ export class RtpSender extends EventEmitter {
     } else {
       packet = this.packetizer.packetize(enc.encode(frame), this.ticksPerPacket);
     }
-    this.o.transport.send(packet);
+    if (dueNs !== undefined && this.o.transport.sendAt) {
+      this.o.transport.sendAt(packet, dueNs);
+      this.queuedPayload.push(packet.length - 12);
+      this.queuedOctets += packet.length - 12;
+    } else {
+      this.o.transport.send(packet);
+    }
     this.sent++;
     this.statusOctets += packet.length - 12;
     this.watchSilence(this.trackPeak(frame));
     const perSecond = d.sampleRate / d.frameSamples;
     if (this.sent >= this.nextRtcpPacket) {
-      this.o.transport.sendRtcp(buildSenderReport(this.reportInput()));
+      // paced: right after the packet it follows, so the report never overtakes the stream
+      if (dueNs !== undefined && this.o.transport.sendRtcpAt) this.o.transport.sendRtcpAt(buildSenderReport(this.reportInput()), dueNs);
+      else this.o.transport.sendRtcp(buildSenderReport(this.reportInput()));
       this.nextRtcpPacket = this.sent + Math.round((this.o.rtcpIntervalSec ?? 5) * perSecond);
     }
     if (this.sent >= this.nextStatusPacket) {
@@ -326,17 +414,18 @@ export class RtpSender extends EventEmitter {
       ssrc: this.packetizer.ssrc,
       ntp: ntpFromUnixSeconds(unix),
       rtpTimestamp: this.packetizer.nextTimestamp,
-      packetCount: this.packetizer.packets,
-      octetCount: this.packetizer.octets,
+      packetCount: this.packetizer.packets - this.unsent.packets,
+      octetCount: this.packetizer.octets - this.unsent.octets,
       cname: this.cname,
     };
   }
 
   status(): SenderStatus {
+    const d = this.departed;
     return {
-      elapsedSec: this.mediaSeconds(),
-      packets: this.sent,
-      octets: this.packetizer.octets,
+      elapsedSec: (this.packetsOut * this.o.description.frameSamples) / this.o.description.sampleRate,
+      packets: this.packetsOut,
+      octets: this.packetizer.octets - (d ? this.queuedOctets : 0),
       kbps: 0,
       peakDb: Array.from(this.statusPeak, (p) => (p > 0 ? 20 * Math.log10(p) : -Infinity)),
       underruns: this.underruns,
@@ -344,25 +433,41 @@ export class RtpSender extends EventEmitter {
       sendErrors: 0,
       ...(this.servo ? { clockPpm: Math.round(this.servo.ppm), bufferedMs: Math.round((this.level() / this.o.description.sampleRate) * 1000) } : {}),
       ...(this.trimmer ? { droppedMs: Math.round((this.droppedFrames / this.o.description.sampleRate) * 1000) } : {}),
+      ...(d ? { lateness: { p50Ms: d.lateP50Ms, p99Ms: d.lateP99Ms, maxMs: d.lateMaxMs, over1ms: d.lateOver1ms, scheduling: d.scheduling } } : {}),
     };
   }
 
   private lastStatusSec = 0;
   private emitStatus(): void {
     const s = this.status();
-    const dt = s.elapsedSec - this.lastStatusSec;
+    // the octets counted are those of the packets built (with the native pacer, up to a batch ahead of those sent)
+    const built = this.mediaSeconds();
+    const dt = built - this.lastStatusSec;
     s.kbps = dt > 0 ? (this.statusOctets * 8) / dt / 1000 : 0;
-    this.lastStatusSec = s.elapsedSec;
+    this.lastStatusSec = built;
     this.statusOctets = 0;
     this.statusPeak.fill(0);
     this.emit('status', s);
   }
 
-  /** Stops: RTCP BYE to every destination, source closed. Idempotent. */
+  /**
+   * Stops: RTCP BYE to every destination, source closed. Idempotent. With the native pacer, the
+   * end of the duration or of the input lets the queued packets leave first (the BYE follows the
+   * last one, as without it); a stop (Ctrl-C, source error) drops them and says BYE at once.
+   */
   async stop(reason: StopReason = 'stopped'): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.o.sleeper.cancel();
+    const q = this.o.queue && !this.live ? this.o.queue : undefined;
+    if (q) {
+      if (reason === 'duration' || reason === 'input-ended') await q.drain();
+      else q.drop();
+      // dropped packets never left: their sizes stay in queuedOctets, so the status counts what did,
+      // and so does the BYE's report
+      this.updateDeparted(q);
+      this.unsent = { packets: this.sent - this.packetsOut, octets: this.queuedOctets };
+    }
     if (this.sent > 0) this.o.transport.sendRtcp(buildGoodbye(this.reportInput()));
     this.emitStatus();
     await this.o.source.close();

@@ -8,7 +8,8 @@ import { WavFileSource } from '../audio/sources/wav-file';
 import { createEncoder } from '../codec/encoder';
 import { ExitCode, RtpcastError, usageError } from '../errors';
 import { monotonicClock } from '../rtp/clock';
-import { PreciseSleeper } from '../rtp/pacer';
+import { PreciseSleeper, TimerSleeper } from '../rtp/pacer';
+import { loadPacerAddon, type NativePacer, type PacerChoice } from '../rtp/native-pacer';
 import { randomStartState, type RtpStartState } from '../rtp/packetizer';
 import { RtpSender, type SenderStatus, type StopReason } from '../rtp/sender';
 import { buildSdp } from '../sdp/build';
@@ -99,6 +100,8 @@ export interface SendStartInfo {
   web?: WebInfo;
   /** where the time-sync service answers (play --sync) */
   sync?: string;
+  /** which pacer sends the packets (native thread, or the event loop with the reason) */
+  pacer: PacerChoice;
 }
 
 export interface SendHooks {
@@ -246,6 +249,22 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       if (unicast.length) notes.push(`announcing a unicast stream (${unicast.join(', ')}): only that machine can play it, and PulseAudio's module-rtp-recv plays multicast only; for every listener use a group, e.g. --dest 239.255.12.34:5004`);
     }
 
+    // The native pacer (native/pacer) when it is built and the stream allows it; else the event loop.
+    let pacer: NativePacer | undefined;
+    let pacerChoice: PacerChoice;
+    const addon = loadPacerAddon();
+    if (source.pacing === 'source') pacerChoice = { pacer: 'js', reason: 'a live source: packets leave as the device delivers audio' };
+    else if (req.web) pacerChoice = { pacer: 'js', reason: '--web: browsers get each packet at its time' };
+    else if (!addon.addon) pacerChoice = { pacer: 'js', reason: addon.error };
+    else {
+      const r = transport.attachPacer(addon.addon);
+      if (typeof r === 'string') pacerChoice = { pacer: 'js', reason: r };
+      else {
+        pacer = r;
+        pacerChoice = { pacer: 'native' };
+      }
+    }
+
     const sender = new RtpSender({
       description,
       source,
@@ -255,7 +274,10 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       clock: monotonicClock,
       wall: senderClock,
       // files and tones never make the sender wait: one event-loop turn per 20 ms is enough (see PreciseSleeper)
-      sleeper: new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
+      sleeper: pacer
+        ? new TimerSleeper(monotonicClock)
+        : new PreciseSleeper(monotonicClock, undefined, undefined, req.source.kind === 'file' || req.source.kind === 'tone' || source instanceof ToneSource ? 20_000_000n : 0n),
+      queue: pacer,
       start,
       durationSec: req.durationSec,
       // players joining with --sync need a report to place the stream on the sender's clock:
@@ -278,6 +300,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       announce: announcer?.describe(),
       ...(webInfo ? { web: webInfo } : {}),
       ...(syncServer ? { sync: `${syncServer.address}:${syncServer.port}` } : {}),
+      pacer: pacerChoice,
     });
     for (const w of syncWarnings) hooks.onWarning?.(w);
     if (srtpKey) hooks.onWarning?.(srtpNotice(req.sdp === '-' ? '-' : paths));

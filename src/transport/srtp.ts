@@ -18,25 +18,33 @@ export class SrtpTransport implements Transport {
   }
 
   send(packet: Buffer): void {
-    let p: Buffer;
-    try {
-      p = this.protector.protectRtp(packet);
-    } catch {
-      this.protectErrors++;
-      return;
-    }
-    this.inner.send(p);
+    const p = this.protect(packet, false);
+    if (p) this.inner.send(p);
   }
 
   sendRtcp(packet: Buffer): void {
-    let p: Buffer;
+    const p = this.protect(packet, true);
+    if (p) this.inner.sendRtcp(p);
+  }
+
+  /** Protected now (in packet order, as SRTP's index needs), sent at `dueNs` by the inner transport's pacer. */
+  sendAt(packet: Buffer, dueNs: bigint): void {
+    const p = this.protect(packet, false);
+    if (p) this.inner.sendAt ? this.inner.sendAt(p, dueNs) : this.inner.send(p);
+  }
+
+  sendRtcpAt(packet: Buffer, dueNs: bigint): void {
+    const p = this.protect(packet, true);
+    if (p) this.inner.sendRtcpAt ? this.inner.sendRtcpAt(p, dueNs) : this.inner.sendRtcp(p);
+  }
+
+  private protect(packet: Buffer, rtcp: boolean): Buffer | undefined {
     try {
-      p = this.protector.protectRtcp(packet);
+      return rtcp ? this.protector.protectRtcp(packet) : this.protector.protectRtp(packet);
     } catch {
       this.protectErrors++;
-      return;
+      return undefined;
     }
-    this.inner.sendRtcp(p);
   }
 
   localAddress(i: number): string {

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { ExitCode, RtpcastError } from '../errors';
 import { formatDestination, type Destination } from './destination';
+import { NativePacer, socketFd, type loadPacerAddon } from '../rtp/native-pacer';
 
 /** What the sender needs from the network: the only interface the RTP code sees. */
 export interface Transport {
@@ -8,6 +9,12 @@ export interface Transport {
   send(packet: Buffer): void;
   /** one RTCP packet to every destination's port + 1 */
   sendRtcp(packet: Buffer): void;
+  /**
+   * With a native pacer attached (UdpTransport.attachPacer): hand the packet over now, it leaves at
+   * `dueNs` (monotonic clock). Wrappers (SRTP, tee) forward it; absent when nothing paces for us.
+   */
+  sendAt?(packet: Buffer, dueNs: bigint): void;
+  sendRtcpAt?(packet: Buffer, dueNs: bigint): void;
   /** the local address packets leave from, per destination (for the SDP's o= line) */
   localAddress(i: number): string;
   onWarning(fn: (w: TransportWarning) => void): void;
@@ -47,6 +54,8 @@ interface Leg {
 export class UdpTransport implements Transport {
   private warn: ((w: TransportWarning) => void) | undefined;
   sendErrors = 0;
+  /** the native pacing thread sending on our sockets, when attached */
+  pacer: NativePacer | undefined;
 
   private constructor(private readonly legs: Leg[]) {}
 
@@ -92,6 +101,29 @@ export class UdpTransport implements Transport {
     for (const l of this.legs) l.rtcp.send(packet, l.onRtcpSent);
   }
 
+  /**
+   * Hands our sockets to a native pacing thread (src/rtp/native-pacer.ts): afterwards `sendAt`
+   * queues packets for it. Returns the reason when it cannot (no file descriptors on this platform).
+   * Send errors it meets are reported like ours (same warnings, same counter).
+   */
+  attachPacer(addon: NonNullable<ReturnType<typeof loadPacerAddon>['addon']>, o?: { lookaheadNs?: bigint; periodNs?: bigint }): NativePacer | string {
+    const rtp = this.legs.map((l) => socketFd(l.rtp));
+    const rtcp = this.legs.map((l) => socketFd(l.rtcp));
+    if ([...rtp, ...rtcp].some((fd) => fd === undefined)) return 'the UDP sockets\' file descriptors are not available on this platform';
+    this.pacer = new NativePacer(addon, rtp as number[], rtcp as number[], (group, i, e) => (group === 'rtp' ? this.report(this.legs[i], e) : this.reportRtcp(this.legs[i], e)), o);
+    return this.pacer;
+  }
+
+  sendAt(packet: Buffer, dueNs: bigint): void {
+    if (this.pacer) this.pacer.push(dueNs, packet, false);
+    else this.send(packet);
+  }
+
+  sendRtcpAt(packet: Buffer, dueNs: bigint): void {
+    if (this.pacer) this.pacer.push(dueNs, packet, true);
+    else this.sendRtcp(packet);
+  }
+
   private report(l: Leg, e: NodeJS.ErrnoException): void {
     this.sendErrors++;
     const where = formatDestination(l.dest);
@@ -112,6 +144,8 @@ export class UdpTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // the thread sends on these sockets: stop it first
+    this.pacer?.close();
     await Promise.all(this.legs.flatMap((l) => [l.rtp, l.rtcp]).map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 }

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { RTPCAST_CLI } from '../support/peers';
+import { RTPCAST_CLI, testPort } from '../support/peers';
 import { sleep } from '../support/procs';
 import { dominantFrequency } from '../../src/audio/analysis';
 
@@ -151,7 +151,7 @@ async function liveRun(port: number, extra: string[]) {
 }
 
 test('interop: a live producer piped into rtpcast send: detected, latency bounded after backlog and stalls, tone right, drops counted', { timeout: 60_000 }, async () => {
-  const { steady, q, stop, start, left } = await liveRun(35010, []);
+  const { steady, q, stop, start, left } = await liveRun(testPort(35010), []);
   assert.ok(start?.notes.some((n) => /live producer/.test(n)), `notice that stdin is live: ${JSON.stringify(start?.notes)}`);
   assert.ok(steady.length > 500, `enough packets measured: ${steady.length}`);
   assert.ok(q(0.99) < 100, `p99 write-to-wire latency ${q(0.99).toFixed(1)} ms (< 100 ms)`);
@@ -167,7 +167,7 @@ test('interop: a live producer piped into rtpcast send: detected, latency bounde
 });
 
 test('interop: the same producer with --live (the README recipe): no measuring second, the backlog dropped at once, latency bounded', { timeout: 60_000 }, async () => {
-  const { steady, q, stop, start } = await liveRun(35040, ['--live']);
+  const { steady, q, stop, start } = await liveRun(testPort(35040), ['--live']);
   const atStart = /the (\d+) ms that piled up/.exec(start!.notes.join(' '));
   assert.ok(atStart && Number(atStart[1]) >= 400, `the notice says the backlog was dropped: ${start!.notes.join(' ')}`);
   assert.ok(steady.length > 500, `enough packets measured: ${steady.length}`);
@@ -177,14 +177,14 @@ test('interop: the same producer with --live (the README recipe): no measuring s
 });
 
 test('interop: the same producer with --no-live (paced like a file, the old behaviour) keeps what piled up: the latency the fix removes', { timeout: 60_000 }, async () => {
-  const { q, stop } = await liveRun(35030, ['--no-live']);
+  const { q, stop } = await liveRun(testPort(35030), ['--no-live']);
   assert.equal(stop?.droppedMs, undefined, 'paced: nothing dropped');
   assert.ok(q(0.5) > 300, `paced, the 0.5 s backlog stays: p50 ${q(0.5).toFixed(1)} ms`);
 });
 
 test('interop: a file piped into rtpcast send: detected as faster than real time, every sample sent, paced', { timeout: 60_000 }, async () => {
   const SEC = 5;
-  const { events, packets } = await withRtpcast(35020, [], async (stdin) => {
+  const { events, packets } = await withRtpcast(testPort(35020), [], async (stdin) => {
     stdin.write(pcm(0, RATE * SEC));
   });
   const start = events.find((e) => e.event === 'start') as { notes: string[] } | undefined;

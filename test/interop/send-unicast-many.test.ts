@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import { Procs, type Proc } from '../support/procs';
 import {
   assertTone, checkTone, config, FFMPEG, GSTREAMER, makeWorkDir, readSdp, removeWorkDir, requireProgram,
-  SEND_SECONDS, sendTone, startReceiver, summary, writeSdp, type ReceiveContext, type Receiver,
+  SEND_SECONDS, sendTone, startReceiver, summary, testPort, writeSdp, type ReceiveContext, type Receiver,
 } from '../support/peers';
 
-const P1 = 25400;
-const P2 = 25402;
+const P1 = testPort(25400);
+const P2 = testPort(25402);
 
 for (const cfg of [config('opus-stereo'), config('l16-44k-stereo')]) {
   const [p1, p2] = cfg.codec === 'opus' ? [P1, P2] : [P1 + 4, P2 + 4];

@@ -44,3 +44,64 @@ export class JumpingSleeper implements Sleeper {
     if (this.pending) clearImmediate(this.pending);
   }
 }
+
+/**
+ * A stand-in for the native pacer (unit tests only): packets handed over with transport.sendAt
+ * "leave" at their due time on the manual clock, which poll() and drain() read.
+ */
+export class ManualPacedQueue {
+  readonly lookaheadNs: bigint;
+  readonly periodNs: bigint;
+  queued: { due: bigint; packet: Buffer; rtcp: boolean }[] = [];
+  departedRtp: { at: bigint; packet: Buffer }[] = [];
+  departedRtcp: { at: bigint; packet: Buffer }[] = [];
+  dropped = 0;
+  /** clock times of the sender's wake-ups (poll calls) */
+  polls: bigint[] = [];
+  constructor(
+    private readonly clock: ManualClock,
+    lookaheadNs = 100_000_000n,
+    periodNs = 40_000_000n,
+  ) {
+    this.lookaheadNs = lookaheadNs;
+    this.periodNs = periodNs;
+  }
+  push(due: bigint, packet: Buffer, rtcp: boolean): void {
+    this.queued.push({ due, packet, rtcp });
+  }
+  private release(until: bigint): void {
+    while (this.queued.length && this.queued[0].due <= until) {
+      const e = this.queued.shift()!;
+      (e.rtcp ? this.departedRtcp : this.departedRtp).push({ at: e.due, packet: e.packet });
+    }
+  }
+  poll() {
+    this.polls.push(this.clock.nowNs());
+    this.release(this.clock.nowNs());
+    return { sent: this.departedRtp.length, queued: this.queued.length, dropped: this.dropped, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' as const };
+  }
+  async drain(): Promise<void> {
+    const last = this.queued.at(-1);
+    if (last && last.due > this.clock.nowNs()) this.clock.set(last.due);
+    this.release(this.clock.nowNs());
+  }
+  drop(): number {
+    const n = this.queued.length;
+    this.dropped += n;
+    this.queued = [];
+    return n;
+  }
+}
+
+/** A transport whose sendAt feeds a ManualPacedQueue (and whose send/sendRtcp record "now"). */
+export class PacedRecordingTransport extends RecordingTransport {
+  constructor(clock: ManualClock, readonly queue: ManualPacedQueue) {
+    super(clock);
+  }
+  sendAt(packet: Buffer, dueNs: bigint): void {
+    this.queue.push(dueNs, packet, false);
+  }
+  sendRtcpAt(packet: Buffer, dueNs: bigint): void {
+    this.queue.push(dueNs, packet, true);
+  }
+}

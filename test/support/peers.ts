@@ -544,8 +544,17 @@ export async function runInterop(t: TestContext, r: Receiver, cfg: StreamConfig,
 }
 
 /** Ports for one test file: base, base+2, ... (RTCP takes port+1). */
+/**
+ * A test's fixed port, or with RTPCAST_TEST_PORT_BASE=N the same port moved into N..N+199 (its
+ * offset within its hundred-pair kept), for a machine where several jobs each own a port range.
+ */
+export function testPort(defaultPort: number): number {
+  const base = Number(process.env.RTPCAST_TEST_PORT_BASE);
+  return Number.isInteger(base) && base > 0 ? base + (defaultPort % 200) : defaultPort;
+}
+
 export function portAllocator(base: number): () => number {
-  let next = base;
+  let next = testPort(base);
   return () => {
     const p = next;
     next += 2;

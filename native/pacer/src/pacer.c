@@ -1,0 +1,499 @@
+// rtpcast's optional native pacer (Linux): a thread that sleeps with clock_nanosleep(CLOCK_MONOTONIC,
+// TIMER_ABSTIME) to each queued packet's due time and sends it on already-connected UDP sockets.
+//
+// JavaScript builds packets ahead of time (a batch every few tens of ms) and pushes them with their
+// due times, in CLOCK_MONOTONIC nanoseconds (process.hrtime.bigint() on Linux). The thread never
+// calls into JavaScript: JavaScript polls the counters, the departure-lateness histogram and the
+// send errors when it wakes for the next batch.
+//
+// Sockets are given as groups of file descriptors (group 0: RTP, one per destination; group 1:
+// RTCP). A packet goes to every descriptor of its group. The descriptors belong to Node's dgram
+// sockets: this thread only sends on them; Node keeps receiving (ICMP errors) and closing them, so
+// the pacer must be closed (thread joined) before the sockets are.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_GROUPS 2
+#define MAX_FDS 64
+#define MAX_ERRORS 64
+// lateness histogram: 10 us buckets up to 10 ms, then one overflow bucket
+#define HIST_STEP_NS 10000
+#define HIST_BUCKETS 1001
+
+typedef struct entry {
+  int64_t due;
+  int group;
+  size_t len;
+  unsigned char *data;
+  struct entry *next;
+} entry;
+
+typedef struct {
+  int group;
+  int index;
+  int err;
+} send_error;
+
+typedef struct {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int started;
+  int stopping;
+  int closed;
+  int fds[MAX_GROUPS][MAX_FDS];
+  int nfds[MAX_GROUPS];
+  entry *head, *tail;
+  uint32_t queued;
+  // counters, cumulative
+  double sent[MAX_GROUPS];
+  double dropped;
+  double late_over_1ms;
+  int64_t late_max;
+  double late_sum_ns;
+  uint32_t hist[HIST_BUCKETS];
+  send_error errors[MAX_ERRORS];
+  int nerrors;
+  double errors_lost;
+  int sched;
+  int try_rt;
+} pacer;
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t due) {
+  struct timespec ts = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
+static void record_error(pacer *p, int group, int index, int err) {
+  if (p->nerrors < MAX_ERRORS) {
+    p->errors[p->nerrors].group = group;
+    p->errors[p->nerrors].index = index;
+    p->errors[p->nerrors].err = err;
+    p->nerrors++;
+  } else {
+    p->errors_lost++;
+  }
+}
+
+// Sends one packet to every descriptor of its group; called with the lock held (pushes wait a few us).
+static void send_entry(pacer *p, entry *e) {
+  for (int i = 0; i < p->nfds[e->group]; i++) {
+    int fd = p->fds[e->group][i];
+    for (int attempt = 0; attempt < 2; attempt++) {
+      ssize_t r = send(fd, e->data, e->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r >= 0) break;
+      if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && attempt == 0) {
+        // socket buffer full: wait up to 5 ms for room, once
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        poll(&pf, 1, 5);
+        continue;
+      }
+      if (errno == EINTR && attempt == 0) continue;
+      record_error(p, e->group, i, errno);
+      break;
+    }
+  }
+}
+
+// Linux 6.12+ (EEVDF): a fair-class thread may ask for a short time slice (sched_attr.sched_runtime,
+// no privilege needed). Its earlier virtual deadline lets it preempt a busy thread at once when its
+// sleep ends, instead of waiting up to the default 3 ms slice of whatever runs on that CPU (our own
+// thread building the next batch, on a machine whose other CPU is busy). Older kernels ignore it
+// or refuse it (EINVAL): nothing changes then.
+struct rtpcast_sched_attr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+static int ask_short_slice(void) {
+#ifdef SYS_sched_setattr
+  struct rtpcast_sched_attr a;
+  memset(&a, 0, sizeof a);
+  a.size = sizeof a;
+  a.sched_policy = 0;  // SCHED_OTHER
+  a.sched_nice = 0;
+  a.sched_runtime = 100000;  // 0.1 ms, the kernel's minimum custom slice
+  // keep the process's nice value: read it first (sched_setattr sets it too)
+  errno = 0;
+  int nice = getpriority(0, 0);
+  if (errno == 0) a.sched_nice = nice;
+  return syscall(SYS_sched_setattr, 0, &a, 0) == 0;
+#else
+  return 0;
+#endif
+}
+
+// How the thread is scheduled: 2 = SCHED_FIFO (allowed: root, CAP_SYS_NICE, or an RLIMIT_RTPRIO such
+// as the "audio" group's), 1 = fair class with a short slice, 0 = the default.
+static int choose_scheduling(int try_rt) {
+  if (try_rt) {
+    // priority 10 of 99: above ordinary work, below the sound servers (PipeWire/JACK use 20-88).
+    // The thread only sleeps and sends (no spinning, no unbounded work), and the kernel's RT
+    // throttling bounds it anyway.
+    struct rlimit rl;
+    int want = 10;
+    if (getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 0 && (int)rl.rlim_cur < want) want = (int)rl.rlim_cur;
+    struct sched_param sp = {.sched_priority = want};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) return 2;
+  }
+  return ask_short_slice();
+}
+
+static void *run(void *arg) {
+  pacer *p = arg;
+  p->sched = choose_scheduling(p->try_rt);
+  pthread_mutex_lock(&p->mu);
+  while (!p->stopping) {
+    entry *e = p->head;
+    if (!e) {
+      pthread_cond_wait(&p->cv, &p->mu);
+      continue;
+    }
+    int64_t due = e->due;
+    if (now_ns() < due) {
+      pthread_mutex_unlock(&p->mu);
+      sleep_until(due);
+      pthread_mutex_lock(&p->mu);
+      continue;  // the queue may have been dropped meanwhile: look again
+    }
+    int64_t late = now_ns() - due;
+    send_entry(p, e);
+    p->head = e->next;
+    if (!p->head) p->tail = NULL;
+    p->queued--;
+    p->sent[e->group]++;
+    if (e->group == 0) {
+      if (late < 0) late = 0;
+      if (late > p->late_max) p->late_max = late;
+      if (late > 1000000) p->late_over_1ms++;
+      p->late_sum_ns += (double)late;
+      int64_t b = late / HIST_STEP_NS;
+      p->hist[b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b]++;
+    }
+    free(e->data);
+    free(e);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static double drop_all(pacer *p) {
+  double n = 0;
+  entry *e = p->head;
+  while (e) {
+    entry *next = e->next;
+    free(e->data);
+    free(e);
+    e = next;
+    n++;
+  }
+  p->head = p->tail = NULL;
+  p->queued = 0;
+  p->dropped += n;
+  return n;
+}
+
+static void stop_pacer(pacer *p) {
+  if (p->closed) return;
+  p->closed = 1;
+  pthread_mutex_lock(&p->mu);
+  p->stopping = 1;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  // the thread may be in clock_nanosleep up to the head's due time: it is at most one batch ahead
+  if (p->started) pthread_join(p->thread, NULL);
+  pthread_mutex_lock(&p->mu);
+  drop_all(p);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  pacer *p = data;
+  stop_pacer(p);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  free(p);
+}
+
+#define CHECK(call)                                  \
+  do {                                               \
+    if ((call) != napi_ok) {                         \
+      napi_throw_error(env, NULL, "napi: " #call);   \
+      return NULL;                                   \
+    }                                                \
+  } while (0)
+
+static pacer *unwrap(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "expected a pacer handle");
+    return NULL;
+  }
+  pacer *p = data;
+  if (p->closed) {
+    napi_throw_error(env, NULL, "the pacer is closed");
+    return NULL;
+  }
+  return p;
+}
+
+// create(groups: number[][], tryRealtime?: boolean): handle. groups[g] = file descriptors of group g.
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pacer *p = calloc(1, sizeof(pacer));
+  if (!p) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  uint32_t ng = 0;
+  if (argc < 1 || napi_get_array_length(env, argv[0], &ng) != napi_ok || ng == 0 || ng > MAX_GROUPS) {
+    free(p);
+    napi_throw_type_error(env, NULL, "create(groups): 1 or 2 arrays of file descriptors");
+    return NULL;
+  }
+  for (uint32_t g = 0; g < ng; g++) {
+    napi_value arr;
+    uint32_t n = 0;
+    if (napi_get_element(env, argv[0], g, &arr) != napi_ok || napi_get_array_length(env, arr, &n) != napi_ok || n > MAX_FDS) {
+      free(p);
+      napi_throw_type_error(env, NULL, "create(groups): each group is an array of at most 64 file descriptors");
+      return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value v;
+      int32_t fd = -1;
+      napi_get_element(env, arr, i, &v);
+      if (napi_get_value_int32(env, v, &fd) != napi_ok || fd < 0) {
+        free(p);
+        napi_throw_type_error(env, NULL, "create(groups): a file descriptor is not a non-negative integer");
+        return NULL;
+      }
+      p->fds[g][i] = fd;
+    }
+    p->nfds[g] = (int)n;
+  }
+  bool try_rt = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &try_rt);
+  p->try_rt = try_rt;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  if (pthread_create(&p->thread, NULL, run, p) != 0) {
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+    napi_throw_error(env, NULL, "cannot start the pacing thread");
+    return NULL;
+  }
+  p->started = 1;
+  napi_value handle;
+  CHECK(napi_create_external(env, p, finalize, NULL, &handle));
+  return handle;
+}
+
+// push(handle, dueNs: bigint, group: number, packet: Buffer): queued count. The bytes are copied.
+static napi_value js_push(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "push(handle, dueNs, group, packet)");
+    return NULL;
+  }
+  pacer *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  int64_t due = 0;
+  bool lossless = false;
+  int32_t group = 0;
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_value_bigint_int64(env, argv[1], &due, &lossless) != napi_ok || napi_get_value_int32(env, argv[2], &group) != napi_ok ||
+      group < 0 || group >= MAX_GROUPS || napi_get_buffer_info(env, argv[3], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "push(handle, dueNs: bigint, group: 0|1, packet: Buffer)");
+    return NULL;
+  }
+  entry *e = malloc(sizeof(entry));
+  unsigned char *copy = malloc(len ? len : 1);
+  if (!e || !copy) {
+    free(e);
+    free(copy);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  memcpy(copy, data, len);
+  e->due = due;
+  e->group = group;
+  e->len = len;
+  e->data = copy;
+  e->next = NULL;
+  pthread_mutex_lock(&p->mu);
+  int was_empty = p->head == NULL;
+  if (p->tail)
+    p->tail->next = e;
+  else
+    p->head = e;
+  p->tail = e;
+  p->queued++;
+  uint32_t queued = p->queued;
+  if (was_empty) pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  napi_value out;
+  CHECK(napi_create_uint32(env, queued, &out));
+  return out;
+}
+
+static const char *errno_code(int e) {
+  switch (e) {
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOBUFS: return "ENOBUFS";
+    case EAGAIN: return "EAGAIN";
+    case EBADF: return "EBADF";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case ENOTCONN: return "ENOTCONN";
+    case EINVAL: return "EINVAL";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENETDOWN: return "ENETDOWN";
+    case EHOSTDOWN: return "EHOSTDOWN";
+    default: return "ERROR";
+  }
+}
+
+static void set_num(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+// poll(handle): { queued, sentRtp, sentRtcp, dropped, lateOver1ms, lateMaxNs, lateSumNs, hist: Uint32Array, errors: [{group, index, code, message}], errorsLost }
+// Counters are cumulative; the errors are those since the last poll.
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pacer *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  napi_value obj, hist_ab, hist, errs;
+  void *hist_data = NULL;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_arraybuffer(env, sizeof(uint32_t) * HIST_BUCKETS, &hist_data, &hist_ab));
+  send_error errors[MAX_ERRORS];
+  int nerrors;
+  pthread_mutex_lock(&p->mu);
+  set_num(env, obj, "queued", p->queued);
+  set_num(env, obj, "sentRtp", p->sent[0]);
+  set_num(env, obj, "sentRtcp", p->sent[1]);
+  set_num(env, obj, "dropped", p->dropped);
+  set_num(env, obj, "lateOver1ms", p->late_over_1ms);
+  set_num(env, obj, "lateMaxNs", (double)p->late_max);
+  set_num(env, obj, "lateSumNs", p->late_sum_ns);
+  set_num(env, obj, "errorsLost", p->errors_lost);
+  set_num(env, obj, "sched", p->sched);
+  memcpy(hist_data, p->hist, sizeof(uint32_t) * HIST_BUCKETS);
+  nerrors = p->nerrors;
+  memcpy(errors, p->errors, sizeof(send_error) * nerrors);
+  p->nerrors = 0;
+  pthread_mutex_unlock(&p->mu);
+  CHECK(napi_create_typedarray(env, napi_uint32_array, HIST_BUCKETS, hist_ab, 0, &hist));
+  CHECK(napi_set_named_property(env, obj, "hist", hist));
+  CHECK(napi_create_array_with_length(env, nerrors, &errs));
+  for (int i = 0; i < nerrors; i++) {
+    napi_value e, code, msg;
+    CHECK(napi_create_object(env, &e));
+    set_num(env, e, "group", errors[i].group);
+    set_num(env, e, "index", errors[i].index);
+    CHECK(napi_create_string_utf8(env, errno_code(errors[i].err), NAPI_AUTO_LENGTH, &code));
+    CHECK(napi_create_string_utf8(env, strerror(errors[i].err), NAPI_AUTO_LENGTH, &msg));
+    napi_set_named_property(env, e, "code", code);
+    napi_set_named_property(env, e, "message", msg);
+    napi_set_element(env, errs, (uint32_t)i, e);
+  }
+  CHECK(napi_set_named_property(env, obj, "errors", errs));
+  set_num(env, obj, "histStepNs", HIST_STEP_NS);
+  return obj;
+}
+
+// drop(handle): number of queued packets discarded (not sent).
+static napi_value js_drop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pacer *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  pthread_mutex_lock(&p->mu);
+  double n = drop_all(p);
+  pthread_mutex_unlock(&p->mu);
+  napi_value out;
+  CHECK(napi_create_double(env, n, &out));
+  return out;
+}
+
+// close(handle): stops and joins the thread; queued packets are dropped. Idempotent.
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data = NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, "expected a pacer handle");
+    return NULL;
+  }
+  stop_pacer(data);
+  return NULL;
+}
+
+// now(): CLOCK_MONOTONIC in ns as a bigint (the clock the due times are in).
+static napi_value js_now(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_bigint_int64(env, now_ns(), &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
+      {"push", NULL, js_push, NULL, NULL, NULL, napi_default, NULL},
+      {"poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL},
+      {"drop", NULL, js_drop, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

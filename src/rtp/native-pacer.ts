@@ -1,0 +1,188 @@
+import { join } from 'node:path';
+import type { Socket } from 'node:dgram';
+
+/**
+ * The optional native pacer (native/pacer, the `rtpcast-pacer` package): a thread that sleeps with
+ * clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) to each queued packet's due time and sends it on
+ * the UDP sockets Node already opened and connected. The sender builds packets a batch ahead and
+ * wakes ~20 times a second instead of once per packet. docs/ARCHITECTURE.md, "The native pacer".
+ */
+interface PacerAddon {
+  create(groups: number[][], tryRealtime?: boolean): unknown;
+  push(handle: unknown, dueNs: bigint, group: number, packet: Buffer): number;
+  poll(handle: unknown): RawPoll;
+  drop(handle: unknown): number;
+  close(handle: unknown): void;
+  now(): bigint;
+}
+
+interface RawPoll {
+  queued: number;
+  sentRtp: number;
+  sentRtcp: number;
+  dropped: number;
+  lateOver1ms: number;
+  lateMaxNs: number;
+  lateSumNs: number;
+  hist: Uint32Array;
+  histStepNs: number;
+  errors: { group: number; index: number; code: string; message: string }[];
+  errorsLost: number;
+  /** 2: SCHED_FIFO, 1: fair class with a short slice, 0: default */
+  sched: number;
+}
+
+/** Which pacer sends the packets, and why (shown by send --verbose and in the JSON start event). */
+export interface PacerChoice {
+  pacer: 'native' | 'js';
+  /** why the JS pacer is used (undefined for native) */
+  reason?: string;
+}
+
+/** Departure lateness of the RTP packets the native thread sent (its own clock, after the send call). */
+export interface DepartureStats {
+  /** RTP packets that left */
+  sent: number;
+  /** packets still waiting for their time */
+  queued: number;
+  /** packets discarded unsent (stop before their time) */
+  dropped: number;
+  lateP50Ms: number;
+  lateP99Ms: number;
+  lateMaxMs: number;
+  /** packets that left more than 1 ms after their due time */
+  lateOver1ms: number;
+  /** how the pacing thread is scheduled: 'realtime' (SCHED_FIFO, when allowed), 'short-slice' (Linux 6.12+), 'default' */
+  scheduling: 'realtime' | 'short-slice' | 'default';
+}
+
+let loaded: { addon?: PacerAddon; error?: string } | undefined;
+
+/**
+ * Loads the addon once: the installed `rtpcast-pacer` package, else the build in this checkout's
+ * native/pacer (a worktree whose node_modules is shared). Undefined with the reason when it is off.
+ */
+export function loadPacerAddon(env: NodeJS.ProcessEnv = process.env): { addon?: PacerAddon; error?: string } {
+  if (env.RTPCAST_NO_NATIVE === '1') return { error: 'RTPCAST_NO_NATIVE=1' };
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') return (loaded = { error: `the native pacer is built for Linux only (this is ${process.platform})` });
+  const tries = ['rtpcast-pacer', join(__dirname, '..', '..', '..', 'native', 'pacer')];
+  let first: string | undefined;
+  for (const t of tries) {
+    try {
+      const addon = require(t) as PacerAddon;
+      if (typeof addon.create === 'function' && typeof addon.push === 'function') return (loaded = { addon });
+    } catch (e) {
+      first ??= (e as Error).message.split('\n')[0];
+    }
+  }
+  return (loaded = { error: `the native pacer is not built (${first ?? 'not found'}): reinstall with a C compiler, python3 and make (npm ci builds native/pacer)` });
+}
+
+/**
+ * The file descriptor of a bound dgram socket, or undefined where it has none (Windows) or Node
+ * hides it. Reads the socket's internal state handle (the public `_handle` getter is deprecated
+ * and warns); any surprise means "no fd", and the JS pacer is used.
+ */
+export function socketFd(s: Socket): number | undefined {
+  try {
+    const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol');
+    const fd = key ? (s as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[key]?.handle?.fd : undefined;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lateness quantile (0..1) in ms from the addon's cumulative histogram (buckets of `stepNs`, the last one open). */
+export function histogramQuantileMs(hist: ArrayLike<number>, stepNs: number, q: number): number {
+  let total = 0;
+  for (let i = 0; i < hist.length; i++) total += hist[i];
+  if (total === 0) return 0;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i];
+    // the bucket's upper edge: a conservative figure (never under the real lateness)
+    if (seen >= rank) return ((i + 1) * stepNs) / 1e6;
+  }
+  return (hist.length * stepNs) / 1e6;
+}
+
+export type PacerErrorHandler = (group: 'rtp' | 'rtcp', index: number, e: NodeJS.ErrnoException) => void;
+
+/** One native pacing thread over the RTP sockets (group 0) and RTCP sockets (group 1) of the destinations. */
+export class NativePacer {
+  private handle: unknown;
+  private last: RawPoll | undefined;
+  private lastDueNs = 0n;
+  /** how far ahead the sender builds packets, and how often it wakes to do so */
+  readonly lookaheadNs: bigint;
+  readonly periodNs: bigint;
+
+  constructor(
+    private readonly addon: PacerAddon,
+    rtpFds: number[],
+    rtcpFds: number[],
+    private readonly onError: PacerErrorHandler,
+    o: { lookaheadNs?: bigint; periodNs?: bigint; realtime?: boolean } = {},
+  ) {
+    // SCHED_FIFO where the system allows it (RTPCAST_PACER_RT=0: never); else a short fair slice
+    this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT !== '0');
+    // 250 ms ahead, a wake-up when 200 ms are still queued (~20 a second): a main thread held up
+    // to 200 ms (a loaded machine, GC, a slow timer) never lets the queue run dry. Only files and
+    // tones use this pacer, so building ahead adds no latency anyone hears; a Ctrl-C drops at most
+    // the 250 ms queued.
+    this.lookaheadNs = o.lookaheadNs ?? 250_000_000n;
+    this.periodNs = o.periodNs ?? 50_000_000n;
+  }
+
+  push(dueNs: bigint, packet: Buffer, rtcp: boolean): void {
+    if (!this.handle) return;
+    this.addon.push(this.handle, dueNs, rtcp ? 1 : 0, packet);
+    if (dueNs > this.lastDueNs) this.lastDueNs = dueNs;
+  }
+
+  /** Counters and lateness so far; send errors since the last poll go to the error handler. */
+  poll(): DepartureStats {
+    if (this.handle) {
+      const p = this.addon.poll(this.handle);
+      this.last = p;
+      for (const e of p.errors) {
+        const err = Object.assign(new Error(e.message), { code: e.code, syscall: 'send' }) as NodeJS.ErrnoException;
+        this.onError(e.group === 1 ? 'rtcp' : 'rtp', e.index, err);
+      }
+    }
+    const p = this.last;
+    if (!p) return { sent: 0, queued: 0, dropped: 0, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' };
+    return {
+      sent: p.sentRtp,
+      queued: p.queued,
+      dropped: p.dropped,
+      lateP50Ms: histogramQuantileMs(p.hist, p.histStepNs, 0.5),
+      lateP99Ms: histogramQuantileMs(p.hist, p.histStepNs, 0.99),
+      lateMaxMs: p.lateMaxNs / 1e6,
+      lateOver1ms: p.lateOver1ms,
+      scheduling: p.sched === 2 ? 'realtime' : p.sched === 1 ? 'short-slice' : 'default',
+    };
+  }
+
+  /** Waits until every queued packet has left (bounded: the last due time plus 1 s). */
+  async drain(): Promise<void> {
+    const limit = this.lastDueNs + 1_000_000_000n;
+    while (this.handle && this.poll().queued > 0 && this.addon.now() < limit) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Discards what is still queued; returns how many packets (RTP and RTCP) were dropped. */
+  drop(): number {
+    return this.handle ? this.addon.drop(this.handle) : 0;
+  }
+
+  /** Stops the thread (joins it). Call before the sockets close. Idempotent. */
+  close(): void {
+    if (!this.handle) return;
+    this.poll();
+    this.addon.close(this.handle);
+    this.handle = undefined;
+  }
+}

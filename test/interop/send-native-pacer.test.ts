@@ -1,0 +1,93 @@
+/**
+ * The native pacer (native/pacer) against real peers: ffmpeg decodes the natively paced stream as
+ * the tone sent (frequency, duration, gaps, phase, level: the shared checks of runInterop), and a
+ * receiver's kernel timestamps (SO_TIMESTAMPNS: on loopback, the sender's departure time) show
+ * p99 deviations under 1 ms for 5 ms L16 and 20 ms Opus packets.
+ * The addon must be built (npm ci does it; or: cd native/pacer && node install.js).
+ */
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { config, FFMPEG, runInterop, RTPCAST_CLI } from '../support/peers';
+import { Procs } from '../support/procs';
+import { startKernelStamps } from '../support/kernel-stamps';
+import { loadPacerAddon } from '../../src/rtp/native-pacer';
+import { analyzePacing, sequenceCheck } from '../../scripts/bench-lib';
+
+// ports 33150-33199 (this test's own range)
+const BASE = 33150;
+
+function requireNativePacer(): void {
+  const r = loadPacerAddon();
+  if (!r.addon) assert.fail(`the native pacer is not available: ${r.error}. Build it: cd native/pacer && node install.js (needs python3, make, a C compiler; Debian: sudo apt install python3 make g++)`);
+}
+
+interface Measured {
+  pacer: { pacer: string; reason?: string };
+  lateness?: { p50Ms: number; p99Ms: number; maxMs: number; over1ms: number };
+  packets: number;
+  intervalP99: number;
+  scheduleP99: number;
+  intervalMax: number;
+  lost: number;
+}
+
+/** Sends `seconds` of tone to the kernel-timestamp receiver and measures the departures. */
+async function measure(codecArgs: string[], port: number, seconds: number, tickRate: number, ticksPerPacket: number): Promise<Measured> {
+  const procs = new Procs();
+  try {
+    const rx = await startKernelStamps(procs, port, seconds + 20);
+    const send = await procs.run([process.execPath, RTPCAST_CLI, 'send', '--tone', '870', ...codecArgs, '--dest', `127.0.0.1:${port}`, '--duration', String(seconds), '--json'], (seconds + 20) * 1000);
+    assert.equal(send.exit?.code, 0, send.describe());
+    const events = send.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const start = events.find((e) => e.event === 'start')!;
+    const stop = events.find((e) => e.event === 'stop')!;
+    const data = await rx.stop();
+    const p = analyzePacing(data.kernelNs, data.timestamps, tickRate, ticksPerPacket);
+    return {
+      pacer: start.pacer as Measured['pacer'],
+      lateness: stop.lateness as Measured['lateness'],
+      packets: data.kernelNs.length,
+      intervalP99: p.interval.p99,
+      scheduleP99: p.schedule.p99,
+      intervalMax: p.interval.max,
+      lost: sequenceCheck(data.sequences).lost,
+    };
+  } finally {
+    await procs.cleanup();
+  }
+}
+
+describe('interop: the native pacer', () => {
+  before(requireNativePacer);
+
+  test('ffmpeg decodes the natively paced L16 48 kHz stereo stream (5 ms packets) as the tone sent', { timeout: 60_000 }, async (t) => {
+    await runInterop(t, FFMPEG, config('l16-48k-stereo'), BASE);
+  });
+
+  test('ffmpeg decodes the natively paced Opus stereo stream as the tone sent', { timeout: 60_000 }, async (t) => {
+    await runInterop(t, FFMPEG, config('opus-stereo'), BASE + 2);
+  });
+
+  for (const c of [
+    { name: 'L16 5 ms', args: ['--codec', 'l16', '--rate', '48000', '--channels', '2'], ticks: 240, perSec: 200, port: BASE + 10 },
+    { name: 'Opus 20 ms', args: ['--codec', 'opus'], ticks: 960, perSec: 50, port: BASE + 12 },
+  ]) {
+    test(`${c.name}: departures (kernel timestamps at a loopback receiver) within 1 ms at p99`, { timeout: 120_000 }, async (t) => {
+      const seconds = 10;
+      // One measurement can meet a burst of load from elsewhere on a shared machine: a second
+      // attempt is allowed, and both are logged; the test fails if neither meets the goal.
+      const tries: Measured[] = [];
+      for (let i = 0; i < 2; i++) {
+        const m = await measure(c.args, c.port + 20 * i, seconds, 48000, c.ticks);
+        tries.push(m);
+        t.diagnostic(`attempt ${i + 1}: ${JSON.stringify(m)}`);
+        assert.equal(m.pacer.pacer, 'native', `rtpcast used the JS pacer: ${m.pacer.reason}`);
+        assert.equal(m.packets, seconds * c.perSec, 'every packet arrived');
+        assert.equal(m.lost, 0);
+        assert.ok(m.lateness && m.lateness.maxMs >= 0, 'the stop event reports the pacer\'s lateness');
+        if (m.intervalP99 < 1 && m.scheduleP99 < 1) return;
+      }
+      assert.fail(`p99 deviation not under 1 ms in ${tries.length} attempts: ${tries.map((m) => `interval ${m.intervalP99.toFixed(3)} ms, schedule ${m.scheduleP99.toFixed(3)} ms`).join('; ')}`);
+    });
+  }
+});
