@@ -56,8 +56,12 @@ const PT = 96;
  * floor-c / floor-node: the cheapest possible per-packet-paced sender in C and in Node (sleep to
  * each packet's due time, send a fixed RTP packet; no audio, no encoding): what pacing alone costs.
  */
-type Tool = 'rtpcast' | 'rtpcast-js' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
+type Tool = 'rtpcast' | 'rtpcast-fair' | 'rtpcast-js' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
 type Codec = 'l16' | 'opus';
+
+const isRtpcast = (t: Tool) => t === 'rtpcast' || t === 'rtpcast-fair' || t === 'rtpcast-js';
+/** the environment variables that choose rtpcast's pacer in each case */
+const TOOL_ENV: Partial<Record<Tool, string>> = { 'rtpcast-js': 'RTPCAST_NO_NATIVE=1', 'rtpcast-fair': 'RTPCAST_PACER_RT=0' };
 
 interface CaseSpec {
   tool: Tool;
@@ -71,8 +75,9 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string, di
     const a = [String(port), String(seconds), String(payload), String(ticks)];
     return c.tool === 'floor-c' ? [join(dir, 'floor'), ...a] : [process.execPath, join(dir, 'floor.js'), ...a];
   }
-  if (c.tool === 'rtpcast' || c.tool === 'rtpcast-js') {
-    // rtpcast-js: the same command with RTPCAST_NO_NATIVE=1 in its environment (runOne), the event-loop pacer
+  if (isRtpcast(c.tool)) {
+    // rtpcast-js: the same command with RTPCAST_NO_NATIVE=1 in its environment (runOne), the event-loop pacer;
+    // rtpcast-fair: with RTPCAST_PACER_RT=0, the native pacer without SCHED_FIFO (what an unprivileged user gets)
     return c.codec === 'l16'
       ? [process.execPath, CLI, 'send', '--input', input, '--codec', 'l16', '--rate', String(RATE), '--channels', String(CHANNELS), '--dest', `127.0.0.1:${port}`, '--quiet']
       : [process.execPath, CLI, 'send', '--input', input, '--codec', 'opus', '--dest', `127.0.0.1:${port}`, '--quiet'];
@@ -496,9 +501,13 @@ function startReceiver(env: Env, capacity: number): Promise<Receiver> {
   return env.receiver === 'kernel' ? startKernelReceiver(env.python!) : startNodeReceiver(capacity);
 }
 
-function withoutNoNative(e: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function toolEnv(t: Tool, e: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!isRtpcast(t)) return e;
   const out = { ...e };
   delete out.RTPCAST_NO_NATIVE;
+  delete out.RTPCAST_PACER_RT;
+  const [k, v] = TOOL_ENV[t]?.split('=') ?? [];
+  if (k) out[k] = v;
   return out;
 }
 
@@ -508,7 +517,7 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
   const cmd = commandFor(c, env.input, receiver.port, env.ffmpeg, env.dir, env.seconds);
   const timeFile = join(env.dir, `time-${order}.txt`);
   const load0 = cpuTotals();
-  const childEnv = c.tool === 'rtpcast-js' ? { ...process.env, RTPCAST_NO_NATIVE: '1' } : c.tool === 'rtpcast' ? withoutNoNative(process.env) : process.env;
+  const childEnv = toolEnv(c.tool, process.env);
   const child = spawn(env.time, ['-f', '%U %S %e', '-o', timeFile, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv });
   track(child);
   let stderr = '';
@@ -543,7 +552,7 @@ async function runOne(c: CaseSpec, rep: number, order: number, env: Env): Promis
     sys: t?.sys ?? NaN,
     cpu: t ? t.user + t.sys : NaN,
     elapsed: t?.elapsed ?? NaN,
-    decoderCpu: c.tool === 'rtpcast' || c.tool === 'rtpcast-js' ? childTicks / env.clkTck : undefined,
+    decoderCpu: isRtpcast(c.tool) ? childTicks / env.clkTck : undefined,
     machineBusy: load0 && load1 && load1.total > load0.total ? (load1.busy - load0.busy) / (load1.total - load0.total) : NaN,
     packets: data.arrivalNs.length,
     lost: 0,
@@ -642,7 +651,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', 'rtpcast-js': 'rtpcast JS pacer', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', 'rtpcast-fair': 'rtpcast fair-class pacer', 'rtpcast-js': 'rtpcast JS pacer', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
 const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
@@ -738,7 +747,10 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
       p ? `${(a.cpu / p.cpu).toFixed(2)} (ffmpeg ${f2(p.cpu)} s)` : 'not run',
     ]);
     const js = get('rtpcast-js', codec);
-    const jsText = js && js.runs.length ? ` With the JS pacer instead (RTPCAST_NO_NATIVE=1): ${f2(js.cpu)} s, ${(js.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '';
+    const fair = get('rtpcast-fair', codec);
+    const jsText =
+      (fair && fair.runs.length ? ` With the native pacer in the fair class (RTPCAST_PACER_RT=0, no SCHED_FIFO): ${f2(fair.cpu)} s, ${(fair.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '') +
+      (js && js.runs.length ? ` With the JS pacer instead (RTPCAST_NO_NATIVE=1): ${f2(js.cpu)} s, ${(js.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '');
     if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast (${env.rtpcastPacer}) uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}${jsText}`);
   }
 
@@ -760,14 +772,14 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     const ms = s.schedule.p99 < 1;
     return [label(s), fmtMs(s.interval.p99), fmtMs(s.schedule.p99), `${fmtMs(s.worstMax.interval)} / ${fmtMs(s.worstMax.schedule)}`, `${mi ? 'met' : 'NOT met'}, ${ms ? 'met' : 'NOT met'}`];
   });
-  for (const s of sums.filter((x) => x.tool === 'rtpcast' || x.tool === 'rtpcast-js')) {
+  for (const s of sums.filter((x) => isRtpcast(x.tool))) {
     const mi = s.interval.p99 < 1;
     const ms = s.schedule.p99 < 1;
     verdicts.push(`- Pacing, ${label(s)} (${clock}): p99 interval deviation ${fmtMs(s.interval.p99)} ms, p99 schedule deviation ${fmtMs(s.schedule.p99)} ms: goal (< 1 ms) ${mi && ms ? 'met' : mi || ms ? `**met only for the ${mi ? 'interval' : 'schedule'} measure**` : '**NOT met**'}.`);
   }
 
   const breakdown = sums
-    .filter((s) => s.tool === 'rtpcast' || s.tool === 'rtpcast-js')
+    .filter((s) => isRtpcast(s.tool))
     .map((s) => `${label(s)}: ${f2(s.cpu)} s in total, of which the ffmpeg decoder child ${f2(s.decoderCpu)} s and the Node process ${f2(s.cpu - s.decoderCpu)} s`)
     .join('; ');
 
@@ -799,7 +811,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
   const busyText = busy.length ? `all CPUs were ${pct(median(busy))} busy during the median run (${pct(Math.min(...busy))}-${pct(Math.max(...busy))}; an idle machine running one sender and the receiver would show a few %)` : 'machine load not available';
 
   const cmds = cases
-    .map((c) => `# ${label(c)}\n${c.tool === 'rtpcast-js' ? 'RTPCAST_NO_NATIVE=1 ' : ''}${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`)
+    .map((c) => `# ${label(c)}\n${TOOL_ENV[c.tool] ? `${TOOL_ENV[c.tool]} ` : ''}${commandFor(c, 'in.wav', 'PORT' as unknown as number, 'ffmpeg').map((a, i) => (i === 0 && a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length + 1) : a)).map(shellQuote).join(' ')}`)
     .join('\n');
   const receiverText =
     env.receiver === 'kernel'
@@ -940,7 +952,7 @@ npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs 
 Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
 \`--floor-reps N\` (floor probes in the first N repetitions; 0: none),
 \`--node-receiver\` (user-space timestamps only), \`--no-js-pacer\` (skip the "rtpcast JS pacer"
-cases), \`--no-docs\`, \`--docs FILE\`.
+cases), \`--no-fair-pacer\` (skip "rtpcast fair-class pacer"), \`--no-docs\`, \`--docs FILE\`.
 Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
 kernel timestamps.
 The section below is rewritten by the script on every run that does not pass \`--no-docs\`.
@@ -962,10 +974,12 @@ interface Args {
   nodeReceiver: boolean;
   /** also run rtpcast with the JS pacer (RTPCAST_NO_NATIVE=1) when the native one is built */
   jsPacer: boolean;
+  /** also run rtpcast's native pacer without SCHED_FIFO (RTPCAST_PACER_RT=0) */
+  fairPacer: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false, jsPacer: true };
+  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false, jsPacer: true, fairPacer: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
@@ -981,6 +995,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--floor-reps') o.floorReps = Math.round(num(0, 100));
     else if (a === '--node-receiver') o.nodeReceiver = true;
     else if (a === '--no-js-pacer') o.jsPacer = false;
+    else if (a === '--no-fair-pacer') o.fairPacer = false;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -995,6 +1010,7 @@ function usage(err?: string): never {
   --floor-reps N    run the floor probes (bare C / Node loops that only sleep and send) in the first N repetitions (default 1; 0: none)
   --node-receiver   stamp arrivals in a Node receiver (user space) even if python3 is there
   --no-js-pacer     when the native pacer is built, do not also run "rtpcast JS pacer" (RTPCAST_NO_NATIVE=1)
+  --no-fair-pacer   nor "rtpcast fair-class pacer" (RTPCAST_PACER_RT=0: the native pacer without SCHED_FIFO)
   --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
   --docs FILE       rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
   if (err) {
@@ -1023,7 +1039,7 @@ async function main(): Promise<void> {
   writeFileSync(input, encodeWavS16(testSignal(args.seconds, RATE), RATE, CHANNELS));
   // which pacer the rtpcast runs get (the JS one everywhere when the addon is not built)
   const { loadPacerAddon } = require(join(ROOT, 'dist', 'src', 'rtp', 'native-pacer.js')) as typeof import('../src/rtp/native-pacer');
-  const pacerLoad = loadPacerAddon(withoutNoNative(process.env));
+  const pacerLoad = loadPacerAddon(toolEnv('rtpcast', process.env));
   const rtpcastPacer = pacerLoad.addon ? 'native pacer' : 'JS pacer';
   if (!pacerLoad.addon) process.stderr.write(`bench-send: rtpcast runs with its JS pacer: ${pacerLoad.error}\n`);
   const env: Env = { ...args, dir: tempDir, input, ffmpeg, time, python, receiver: python ? 'kernel' : 'node', clkTck: clk, rtpcastPacer };
@@ -1040,6 +1056,7 @@ async function main(): Promise<void> {
 
   const tools: Tool[] = args.paced ? ['rtpcast', 'ffmpeg', 'ffmpeg-paced'] : ['rtpcast', 'ffmpeg'];
   if (env.rtpcastPacer === 'native pacer' && args.jsPacer) tools.splice(1, 0, 'rtpcast-js');
+  if (env.rtpcastPacer === 'native pacer' && args.fairPacer) tools.splice(1, 0, 'rtpcast-fair');
   const floors: Tool[] = args.floorReps > 0 ? buildFloors(tempDir) : [];
   const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => [...tools, ...floors].map((tool) => ({ tool, codec })));
   const inRep = (c: CaseSpec, rep: number) => !floors.includes(c.tool) || rep < args.floorReps;

@@ -19,6 +19,13 @@ export interface AudioSource {
   open(): Promise<PcmFormat>;
   /** up to `frames` frames now (fewer, or an empty array, if not yet available); null once ended and drained */
   read(frames: number): Float32Array | null;
+  /**
+   * Sources that hold 16-bit little-endian PCM (a plain s16 WAV) may copy up to `frames` frames of
+   * it into `out` at `offset` as they are: the sender then builds an L16 packet by swapping the
+   * bytes in place (no float round trip, no copy). Returns the whole frames copied (0: none now),
+   * null once ended. A sender uses either this or read(), never both.
+   */
+  readS16LE?(frames: number, out: Buffer, offset: number): number | null;
   /** live sources: frames captured and not yet read (the sender keeps this near a target) */
   readonly buffered?: number;
   /**

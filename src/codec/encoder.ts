@@ -9,6 +9,11 @@ export interface AudioEncoder {
   /** encoders with a fixed payload size can write straight into the packet (no intermediate copy) */
   encodeInto?(frame: Float32Array, out: Buffer, offset: number): void;
   payloadBytes?(frame: Float32Array): number;
+  /**
+   * Encoders whose payload is the PCM itself in another byte order (L16) turn 16-bit
+   * little-endian samples already in the packet into their payload in place.
+   */
+  encodeS16LEInPlace?(buf: Buffer, offset: number, bytes: number): void;
   close(): void;
 }
 

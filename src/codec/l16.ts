@@ -13,6 +13,10 @@ export class L16Encoder implements AudioEncoder {
   payloadBytes(frame: Float32Array): number {
     return frame.length * 2;
   }
+  /** s16le -> s16be: a byte swap per sample (Buffer.swap16, native), the same bytes floatToS16BE gives for those samples */
+  encodeS16LEInPlace(buf: Buffer, offset: number, bytes: number): void {
+    buf.subarray(offset, offset + bytes).swap16();
+  }
   close(): void {}
 }
 

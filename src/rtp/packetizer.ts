@@ -75,6 +75,13 @@ export class RtpPacketizer {
     return out;
   }
 
+  /** Writes the header into the first 12 bytes of `packet`, whose payload (the rest) is already in place. */
+  packetizeInPlace(packet: Buffer, ticks: number): Buffer {
+    this.writeHeader(packet);
+    this.advance(ticks, packet.length - 12);
+    return packet;
+  }
+
   private writeHeader(out: Buffer): void {
     out[0] = 0x80; // V=2, no padding, no extension, no CSRC
     out[1] = (this.markNext ? 0x80 : 0) | (this.payloadType & 0x7f);

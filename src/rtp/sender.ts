@@ -80,6 +80,8 @@ export interface SenderOptions {
   backlogSlackMs?: number;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** -60 dBFS: below this a packet counts as silent (linear peak, full scale 1) */
 const SILENCE_PEAK = 10 ** (-60 / 20);
 
@@ -110,6 +112,12 @@ export class RtpSender extends EventEmitter {
   private readonly ticksPerPacket: number;
   private readonly cname: string;
   private readonly live: boolean;
+  /**
+   * L16 from 16-bit PCM already in the stream's format (a plain s16 WAV): the source copies each
+   * packet's samples into the packet and the encoder swaps their bytes in place (no float round
+   * trip, no FIFO). Same packets, byte for byte, as the float path (unit-tested).
+   */
+  private readonly direct: boolean;
   private readonly servo: LevelServo | undefined;
   private readonly trimmer: BacklogTrimmer | undefined;
   private lastArrived: number | undefined;
@@ -139,6 +147,7 @@ export class RtpSender extends EventEmitter {
     this.statusPeak = new Float64Array(d.channels);
     this.ended = new Promise((r) => (this.resolveEnded = r));
     this.live = o.source.pacing === 'source';
+    this.direct = !this.live && !!o.source.readS16LE && !!o.encoder.encodeS16LEInPlace && this.converter.passthrough;
     const cushion = Math.round(((o.cushionMs ?? 30) / 1000) * d.sampleRate) + d.frameSamples;
     this.servo = this.live ? new LevelServo(cushion, d.sampleRate) : undefined;
     if (this.live && o.source.arrivedFrames !== undefined && o.source.discard) {
@@ -193,7 +202,8 @@ export class RtpSender extends EventEmitter {
       if (!this.running || this.schedule) return;
       // wait for audio (live sources: for the cushion that absorbs capture jitter)
       const need = this.servo ? this.servo.targetFrames : this.o.description.frameSamples;
-      if (!this.fill(this.o.description.frameSamples) && !this.sourceEnded) return;
+      // the direct path reads a file synchronously: nothing to wait for (and nothing may go through the FIFO)
+      if (!this.direct && !this.fill(this.o.description.frameSamples) && !this.sourceEnded) return;
       if (this.servo && this.level() < need && !this.sourceEnded) return;
       this.lastArrived = this.o.source.arrivedFrames;
       this.monoStart = this.o.clock.nowNs();
@@ -267,6 +277,13 @@ export class RtpSender extends EventEmitter {
         void this.stop('duration');
         return;
       }
+      if (this.direct) {
+        if (!this.sendDirect()) {
+          void this.stop('input-ended');
+          return;
+        }
+        continue;
+      }
       const frame = this.nextFrame();
       if (frame === 'ended') {
         void this.stop('input-ended');
@@ -303,6 +320,13 @@ export class RtpSender extends EventEmitter {
         void this.stop('duration');
         return;
       }
+      if (this.direct) {
+        if (!this.sendDirect(this.schedule.dueNs(this.sent))) {
+          void this.stop('input-ended');
+          return;
+        }
+        continue;
+      }
       const frame = this.nextFrame();
       if (frame === 'ended') {
         void this.stop('input-ended');
@@ -335,9 +359,37 @@ export class RtpSender extends EventEmitter {
     return this.departed ? Math.min(this.departed.sent, this.sent) : this.sent;
   }
 
+  /**
+   * The direct path's packet: the source's 16-bit samples read into the packet, their peak taken,
+   * their bytes swapped to L16 in place, the header written. False once the input has ended (the
+   * last packet of a file is padded with silence, as the float path pads it). A source with
+   * nothing now (not a file's case) gets a silent packet, counted as an underrun, as nextFrame does.
+   */
+  private sendDirect(dueNs?: bigint): boolean {
+    const d = this.o.description;
+    const bytes = d.frameSamples * d.channels * 2;
+    const packet = Buffer.allocUnsafe(12 + bytes);
+    const got = this.sourceEnded ? null : this.o.source.readS16LE!(d.frameSamples, packet, 12);
+    if (got === null) {
+      this.sourceEnded = true;
+      return false;
+    }
+    if (got < d.frameSamples) packet.fill(0, 12 + got * d.channels * 2);
+    if (got === 0) {
+      this.underruns++;
+      this.inSilence = true;
+    } else if (this.inSilence) {
+      this.inSilence = false;
+      this.packetizer.markDiscontinuity();
+    }
+    const peak = this.trackPeakS16LE(packet, 12, got * d.channels);
+    this.o.encoder.encodeS16LEInPlace!(packet, 12, bytes);
+    this.dispatch(this.packetizer.packetizeInPlace(packet, this.ticksPerPacket), peak, dueNs);
+    return true;
+  }
+
   /** `dueNs`: the native pacer sends it then (transport.sendAt); undefined: now. */
   private sendFrame(frame: Float32Array, dueNs?: bigint): void {
-    const d = this.o.description;
     const enc = this.o.encoder;
     let packet: Buffer;
     if (enc.encodeInto && enc.payloadBytes) {
@@ -345,6 +397,12 @@ export class RtpSender extends EventEmitter {
     } else {
       packet = this.packetizer.packetize(enc.encode(frame), this.ticksPerPacket);
     }
+    this.dispatch(packet, this.trackPeak(frame), dueNs);
+  }
+
+  /** Sends (or queues for `dueNs`) a built packet; meter, silence watch, RTCP and status follow it. `peak`: the packet's, linear. */
+  private dispatch(packet: Buffer, peak: number, dueNs?: bigint): void {
+    const d = this.o.description;
     if (dueNs !== undefined && this.o.transport.sendAt) {
       this.o.transport.sendAt(packet, dueNs);
       this.queuedPayload.push(packet.length - 12);
@@ -354,7 +412,7 @@ export class RtpSender extends EventEmitter {
     }
     this.sent++;
     this.statusOctets += packet.length - 12;
-    this.watchSilence(this.trackPeak(frame));
+    this.watchSilence(peak);
     const perSecond = d.sampleRate / d.frameSamples;
     if (this.sent >= this.nextRtcpPacket) {
       // paced: right after the packet it follows, so the report never overtakes the stream
@@ -386,6 +444,27 @@ export class RtpSender extends EventEmitter {
       }
       if (p > peak[c]) peak[c] = p;
       if (p > all) all = p;
+    }
+    return all;
+  }
+
+  /** trackPeak for `samples` 16-bit little-endian samples at `buf[offset]` (the direct path, before the byte swap). */
+  private trackPeakS16LE(buf: Buffer, offset: number, samples: number): number {
+    const ch = this.o.description.channels;
+    const peak = this.statusPeak;
+    const aligned = LITTLE_ENDIAN && (buf.byteOffset + offset) % 2 === 0;
+    const v = aligned ? new Int16Array(buf.buffer, buf.byteOffset + offset, samples) : undefined;
+    let all = 0;
+    for (let c = 0; c < ch; c++) {
+      let p = 0;
+      for (let i = c; i < samples; i += ch) {
+        const x = v ? v[i] : buf.readInt16LE(offset + 2 * i);
+        if (x > p) p = x;
+        else if (-x > p) p = -x;
+      }
+      const lin = p / 32768;
+      if (lin > peak[c]) peak[c] = lin;
+      if (lin > all) all = lin;
     }
     return all;
   }

@@ -123,6 +123,8 @@ export class WavFileSource implements AudioSource {
     this.pos = layout.dataOffset;
     this.end = layout.dataOffset + layout.dataBytes;
     this.frameBytes = layout.channels * ({ s16: 2, s24: 3, s32: 4, f32: 4 } as const)[layout.encoding];
+    // the direct path is for 16-bit samples only: the others go through read()'s conversion
+    if (layout.encoding !== 's16') this.readS16LE = undefined;
   }
 
   /**
@@ -165,6 +167,20 @@ export class WavFileSource implements AudioSource {
     this.pos += whole;
     if (whole === 0) return null;
     return decodeWavSamples(this.buf.subarray(0, whole), this.layout.encoding);
+  }
+
+  /**
+   * The 16-bit file's bytes straight into the caller's buffer (an L16 packet's payload): one pread
+   * per packet, no conversion. Only for s16 files (the method is removed for the others).
+   */
+  readS16LE?(frames: number, out: Buffer, offset: number): number | null {
+    if (this.fd === undefined || this.pos >= this.end) return null;
+    const want = Math.min(frames * this.frameBytes, this.end - this.pos, out.length - offset);
+    const got = readSync(this.fd, out, offset, want, this.pos);
+    if (got <= 0) return null; // the file shrank under us: end of input
+    const whole = got - (got % this.frameBytes);
+    this.pos += whole;
+    return whole === 0 ? null : whole / this.frameBytes;
   }
 
   onReadable(): void {}
