@@ -8,10 +8,8 @@ import { usageError } from '../errors';
 import { monotonicClock } from '../rtp/clock';
 import { holdYoungGeneration, memoryStats } from '../util/memory';
 import { opusWasmMemoryBytes } from '../codec/opus-wasm';
-import { SkewedClock } from '../sync/test-clock';
-import { parseSyncTarget } from '../sync/client';
 import { SYNC_PORT } from '../sync/protocol';
-import { createSyncTap, type SyncStatus } from '../sync/sync-play';
+import type { SyncStatus } from '../sync/sync-play';
 
 interface PlayFlags {
   port?: number;
@@ -144,11 +142,15 @@ async function playAction(sdpArg: string | undefined, f: PlayFlags): Promise<num
     sdp = { text: m.sdp, name: `SAP announcement "${sdpName(m.sdp)}" from ${m.origin}` };
   }
   if (f.timelineOut !== undefined && f.sync === undefined) throw usageError('--timeline-out logs what --sync plays', 'add --sync');
+  const { SkewedClock } = require('../sync/test-clock') as typeof import('../sync/test-clock');
   const skewed = f.clockOffsetMs !== undefined || f.clockDriftPpm !== undefined ? new SkewedClock(f.clockOffsetMs ?? 0, f.clockDriftPpm ?? 0) : undefined;
   const clock = skewed ?? monotonicClock;
   const latencyMs = f.latency ?? (f.sync !== undefined ? SYNC_DEFAULT_LATENCY_MS : undefined);
   let tap: PlayRequest['tap'];
   if (f.sync !== undefined) {
+    // the sync client and its controller load only for --sync (and never for rtpcast send)
+    const { parseSyncTarget } = require('../sync/client') as typeof import('../sync/client');
+    const { createSyncTap } = require('../sync/sync-play') as typeof import('../sync/sync-play');
     const target = f.sync === true ? undefined : parseSyncTarget(f.sync);
     if (f.sync !== true && !target) throw usageError(`--sync ${f.sync}: not a host or host:port`, `e.g. --sync 192.168.1.10 or --sync 192.168.1.10:${SYNC_PORT}`);
     tap = createSyncTap({

@@ -248,7 +248,8 @@ async function sendAction(f: SendFlags): Promise<number> {
         });
       },
       onStatus(s) {
-        event(o, 'status', { ...s, memory: memoryStats() });
+        // memoryStats reads /proc: only when someone reads the events
+        if (o.json) event(o, 'status', { ...s, memory: memoryStats() });
         if (o.tty && !o.quiet && !o.json) {
           o.err.write(`\r\x1b[2K${renderStatus(s)}`);
           statusShown = true;

@@ -28,7 +28,7 @@ import type { WebServer, WebAddress, WebInfo } from '../web/server';
 import type { ListenerInfo } from '../web/send-web';
 import type { CaptureRequest, OpenedCapture } from './capture';
 import { SenderClock } from '../sync/sender-clock';
-import { SyncServer } from '../sync/server';
+import type { SyncServer } from '../sync/server';
 
 export type SourceRequest =
   | { kind: 'tone'; hz: number; dbfs: number }
@@ -188,6 +188,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     if (req.sync) {
       const host = req.sync.host ?? '0.0.0.0';
       try {
+        const { SyncServer } = require('../sync/server') as typeof import('../sync/server');
         syncServer = await SyncServer.open(senderClock, req.sync.port, host);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;

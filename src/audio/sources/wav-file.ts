@@ -137,9 +137,15 @@ export class WavFileSource implements AudioSource {
       fd = openSync(path, 'r');
       const st = fstatSync(fd);
       if (!st.isFile()) return undefined;
-      const head = Buffer.alloc(Math.min(WAV_HEADER_SCAN, st.size));
-      const got = readSync(fd, head, 0, head.length, 0);
-      const layout = wavLayout(head.subarray(0, got), st.size);
+      // the fmt and data chunks are nearly always in the first bytes: look at 64 KiB, then at
+      // WAV_HEADER_SCAN if the data chunk lies further on (large metadata chunks)
+      let layout: WavLayout | undefined;
+      for (const size of [Math.min(1 << 16, st.size), Math.min(WAV_HEADER_SCAN, st.size)]) {
+        const head = Buffer.allocUnsafe(size);
+        const got = readSync(fd, head, 0, size, 0);
+        layout = wavLayout(head.subarray(0, got), st.size);
+        if (layout || size === st.size || size === WAV_HEADER_SCAN) break;
+      }
       if (!layout || layout.rate !== want.rate || layout.channels !== want.channels || layout.dataBytes === 0) return undefined;
       const src = new WavFileSource(path, layout);
       src.fd = fd;

@@ -176,3 +176,17 @@ test(
     assert.equal(WavFileSource.probe(empty, { rate: 48000, channels: 2 }), undefined, 'no audio: ffmpeg\'s path says "contains no audio"');
   }),
 );
+
+test(
+  'probe: a data chunk behind 200 KB of metadata (cover art) is still found (the first look covers 64 KiB, the second 1 MiB)',
+  withDir(async (dir) => {
+    const pcm = randomS16(480, 2, 9);
+    const file = riff([chunk('fmt ', fmtBody(1, 2, 48000, 16)), chunk('LIST', Buffer.alloc(200_000, 0x41)), chunk('data', pcm)]);
+    const path = join(dir, 'art.wav');
+    writeFileSync(path, file);
+    const src = WavFileSource.probe(path, { rate: 48000, channels: 2 });
+    assert.ok(src, 'found behind the metadata');
+    assert.equal(src.layout.dataOffset, file.length - pcm.length);
+    await src.close();
+  }),
+);
