@@ -7,7 +7,7 @@ import type { Clock } from './clock';
  */
 export class PacketSchedule {
   private anchorNs: bigint;
-  private anchorPacket = 0n;
+  private anchorPacket = 0;
   /** how often the schedule was re-anchored because the process fell too far behind */
   resyncs = 0;
 
@@ -24,12 +24,28 @@ export class PacketSchedule {
   /** Moves every later due time by `ns` (negative: sooner). Used to follow a capture device's clock. */
   shift(ns: bigint): void {
     this.anchorNs += ns;
+    this.lastN = -1;
   }
 
-  /** Due time of packet n (0-based) in clock nanoseconds. */
+  /** the last dueNs answer (callers ask for the same packet several times: loop test, hand-over) */
+  private lastN = -1;
+  private lastDue = 0n;
+
+  /**
+   * Due time of packet n (0-based) in clock nanoseconds: anchor + floor(k * frameSamples * 1e9 /
+   * sampleRate), k packets after the anchor. Exact integer arithmetic in doubles (each part stays
+   * below 2^53 for any k below 2^53 / frameSamples), so a packet costs one BigInt, not seven.
+   */
   dueNs(n: number): bigint {
-    const k = BigInt(n) - this.anchorPacket;
-    return this.anchorNs + (k * BigInt(this.frameSamples) * 1_000_000_000n) / BigInt(this.sampleRate);
+    if (n === this.lastN) return this.lastDue;
+    const samples = (n - this.anchorPacket) * this.frameSamples;
+    const whole = Math.floor(samples / this.sampleRate);
+    const rest = samples - whole * this.sampleRate;
+    // whole seconds as BigInt (no 2^53 limit on nanoseconds), the fraction exactly in a double
+    const due = this.anchorNs + BigInt(whole) * 1_000_000_000n + BigInt(Math.floor((rest * 1e9) / this.sampleRate));
+    this.lastN = n;
+    this.lastDue = due;
+    return due;
   }
 
   /**
@@ -39,7 +55,8 @@ export class PacketSchedule {
   catchUp(n: number, nowNs: bigint): boolean {
     if (nowNs - this.dueNs(n) > this.maxLagNs) {
       this.anchorNs = nowNs;
-      this.anchorPacket = BigInt(n);
+      this.anchorPacket = n;
+      this.lastN = -1;
       this.resyncs++;
       return true;
     }

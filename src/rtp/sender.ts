@@ -80,8 +80,6 @@ export interface SenderOptions {
   backlogSlackMs?: number;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** -60 dBFS: below this a packet counts as silent (linear peak, full scale 1) */
 const SILENCE_PEAK = 10 ** (-60 / 20);
 
@@ -118,6 +116,8 @@ export class RtpSender extends EventEmitter {
    * trip, no FIFO). Same packets, byte for byte, as the float path (unit-tested).
    */
   private readonly direct: boolean;
+  /** the direct path's packet buffer when the hand-over copies it */
+  private scratch: Buffer | undefined;
   private readonly servo: LevelServo | undefined;
   private readonly trimmer: BacklogTrimmer | undefined;
   private lastArrived: number | undefined;
@@ -368,7 +368,9 @@ export class RtpSender extends EventEmitter {
   private sendDirect(dueNs?: bigint): boolean {
     const d = this.o.description;
     const bytes = d.frameSamples * d.channels * 2;
-    const packet = Buffer.allocUnsafe(12 + bytes);
+    // a paced hand-over copies the packet (Transport.sendAt): one buffer serves every packet then
+    const reuse = dueNs !== undefined && !!this.o.transport.sendAt;
+    const packet = reuse ? (this.scratch ??= Buffer.allocUnsafeSlow(12 + bytes)) : Buffer.allocUnsafe(12 + bytes);
     const got = this.sourceEnded ? null : this.o.source.readS16LE!(d.frameSamples, packet, 12);
     if (got === null) {
       this.sourceEnded = true;
@@ -448,17 +450,20 @@ export class RtpSender extends EventEmitter {
     return all;
   }
 
-  /** trackPeak for `samples` 16-bit little-endian samples at `buf[offset]` (the direct path, before the byte swap). */
+  /**
+   * trackPeak for `samples` 16-bit little-endian samples at `buf[offset]` (the direct path, before
+   * the byte swap). Reads the bytes themselves: no typed-array view (an allocation per packet).
+   */
   private trackPeakS16LE(buf: Buffer, offset: number, samples: number): number {
     const ch = this.o.description.channels;
     const peak = this.statusPeak;
-    const aligned = LITTLE_ENDIAN && (buf.byteOffset + offset) % 2 === 0;
-    const v = aligned ? new Int16Array(buf.buffer, buf.byteOffset + offset, samples) : undefined;
+    const step = 2 * ch;
+    const end = offset + 2 * samples;
     let all = 0;
     for (let c = 0; c < ch; c++) {
       let p = 0;
-      for (let i = c; i < samples; i += ch) {
-        const x = v ? v[i] : buf.readInt16LE(offset + 2 * i);
+      for (let i = offset + 2 * c; i < end; i += step) {
+        const x = ((buf[i] | (buf[i + 1] << 8)) << 16) >> 16;
         if (x > p) p = x;
         else if (-x > p) p = -x;
       }

@@ -12,6 +12,7 @@ export interface Transport {
   /**
    * With a native pacer attached (UdpTransport.attachPacer): hand the packet over now, it leaves at
    * `dueNs` (monotonic clock). Wrappers (SRTP, tee) forward it; absent when nothing paces for us.
+   * The packet is copied before this returns: the caller may reuse its buffer for the next one.
    */
   sendAt?(packet: Buffer, dueNs: bigint): void;
   sendRtcpAt?(packet: Buffer, dueNs: bigint): void;
@@ -116,12 +117,12 @@ export class UdpTransport implements Transport {
 
   sendAt(packet: Buffer, dueNs: bigint): void {
     if (this.pacer) this.pacer.push(dueNs, packet, false);
-    else this.send(packet);
+    else this.send(Buffer.from(packet)); // dgram keeps the buffer until sent; the caller may reuse it
   }
 
   sendRtcpAt(packet: Buffer, dueNs: bigint): void {
     if (this.pacer) this.pacer.push(dueNs, packet, true);
-    else this.sendRtcp(packet);
+    else this.sendRtcp(Buffer.from(packet));
   }
 
   private report(l: Leg, e: NodeJS.ErrnoException): void {

@@ -128,3 +128,22 @@ test('PreciseSleeper without turnEveryNs (live sources): a turn before every pac
   }
   assert.equal(fromUntil, 0);
 });
+
+test('PacketSchedule.dueNs is the exact integer formula (start + floor(n * frameSamples * 1e9 / rate)) for every rate and packet size, up to 2^40 packets', () => {
+  let r = 7;
+  const rnd = () => (r = (r * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (const [frameSamples, rate] of [[240, 48000], [441, 44100], [960, 48000], [120, 8000], [1, 192000], [2879, 96000], [7, 44100]] as const) {
+    const start = 987_654_321_012n;
+    const s = new PacketSchedule(frameSamples, rate, start);
+    for (let i = 0; i < 2000; i++) {
+      const n = i < 1000 ? i : Math.floor(rnd() * 2 ** (10 + (i % 31)));
+      const want = start + (BigInt(n) * BigInt(frameSamples) * 1_000_000_000n) / BigInt(rate);
+      assert.equal(s.dueNs(n), want, `${frameSamples}/${rate} packet ${n}`);
+      assert.equal(s.dueNs(n), want, 'asked twice');
+    }
+    // after a shift the cached answer is not reused
+    s.dueNs(5);
+    s.shift(3n);
+    assert.equal(s.dueNs(5), start + 3n + (5n * BigInt(frameSamples) * 1_000_000_000n) / BigInt(rate));
+  }
+});

@@ -67,7 +67,8 @@ export class ManualPacedQueue {
     this.periodNs = periodNs;
   }
   push(due: bigint, packet: Buffer, rtcp: boolean): void {
-    this.queued.push({ due, packet, rtcp });
+    // a copy, as the native pacer makes one: the sender may reuse the buffer (Transport.sendAt)
+    this.queued.push({ due, packet: Buffer.from(packet), rtcp });
   }
   private release(until: bigint): void {
     while (this.queued.length && this.queued[0].due <= until) {

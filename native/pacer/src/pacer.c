@@ -37,9 +37,16 @@ typedef struct entry {
   int64_t due;
   int group;
   size_t len;
+  // capacity of data: entries are recycled (a free list), so a steady stream allocates nothing
+  size_t cap;
   unsigned char *data;
   struct entry *next;
 } entry;
+
+// a packet buffer is at least this big, so that a recycled entry fits any packet that fits an MTU
+#define MIN_CAP 1500
+// entries kept for reuse beyond this many are freed
+#define MAX_SPARE 1024
 
 typedef struct {
   int group;
@@ -58,6 +65,8 @@ typedef struct {
   int nfds[MAX_GROUPS];
   entry *head, *tail;
   uint32_t queued;
+  entry *spare;
+  uint32_t nspare;
   // counters, cumulative
   double sent[MAX_GROUPS];
   double dropped;
@@ -93,6 +102,28 @@ static void record_error(pacer *p, int group, int index, int err) {
   } else {
     p->errors_lost++;
   }
+}
+
+// Keeps a sent or dropped entry for the next push (called with the lock held).
+static void recycle(pacer *p, entry *e) {
+  if (p->nspare >= MAX_SPARE) {
+    free(e->data);
+    free(e);
+    return;
+  }
+  e->next = p->spare;
+  p->spare = e;
+  p->nspare++;
+}
+
+static void free_spares(pacer *p) {
+  while (p->spare) {
+    entry *e = p->spare;
+    p->spare = e->next;
+    free(e->data);
+    free(e);
+  }
+  p->nspare = 0;
 }
 
 // Sends one packet to every descriptor of its group; called with the lock held (pushes wait a few us).
@@ -196,8 +227,7 @@ static void *run(void *arg) {
       int64_t b = late / HIST_STEP_NS;
       p->hist[b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b]++;
     }
-    free(e->data);
-    free(e);
+    recycle(p, e);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -208,8 +238,7 @@ static double drop_all(pacer *p) {
   entry *e = p->head;
   while (e) {
     entry *next = e->next;
-    free(e->data);
-    free(e);
+    recycle(p, e);
     e = next;
     n++;
   }
@@ -230,6 +259,7 @@ static void stop_pacer(pacer *p) {
   if (p->started) pthread_join(p->thread, NULL);
   pthread_mutex_lock(&p->mu);
   drop_all(p);
+  free_spares(p);
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -341,21 +371,33 @@ static napi_value js_push(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "push(handle, dueNs: bigint, group: 0|1, packet: Buffer)");
     return NULL;
   }
-  entry *e = malloc(sizeof(entry));
-  unsigned char *copy = malloc(len ? len : 1);
-  if (!e || !copy) {
-    free(e);
-    free(copy);
+  pthread_mutex_lock(&p->mu);
+  entry *e = p->spare;
+  if (e) {
+    p->spare = e->next;
+    p->nspare--;
+  } else {
+    e = calloc(1, sizeof(entry));
+  }
+  if (e && (e->cap < len || !e->data)) {
+    size_t cap = len > MIN_CAP ? len : MIN_CAP;
+    unsigned char *grown = realloc(e->data, cap);
+    if (grown) {
+      e->data = grown;
+      e->cap = cap;
+    }
+  }
+  if (!e || !e->data || e->cap < len) {
+    if (e) recycle(p, e);
+    pthread_mutex_unlock(&p->mu);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  memcpy(copy, data, len);
+  memcpy(e->data, data, len);
   e->due = due;
   e->group = group;
   e->len = len;
-  e->data = copy;
   e->next = NULL;
-  pthread_mutex_lock(&p->mu);
   int was_empty = p->head == NULL;
   if (p->tail)
     p->tail->next = e;
