@@ -82,8 +82,10 @@ uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
 Pacing: each packet leaves at its media time (p99 under 1 ms). On Linux, when npm built the
 native pacer (native/pacer), a C thread sends the packets and Node wakes ~20 times a second;
 otherwise Node's event loop paces (more CPU). The banner's "pacing" line says which.
-Environment: RTPCAST_NO_NATIVE=1 always uses the event-loop pacer; RTPCAST_PACER_RT=0 keeps the
-native thread out of the real-time class (SCHED_FIFO, used where the system allows it).
+Environment: RTPCAST_NO_NATIVE=1 always uses the event-loop pacer; RTPCAST_PACER_RT=1 puts the
+native thread in the real-time class (SCHED_FIFO, where allowed: root, or an rtprio limit such
+as the audio group's) for a machine so loaded that packets leave late; on a VM it can cost a
+lot of CPU time. Without it the thread asks for a short time slice (Linux 6.12+).
 
 ${EXIT_CODES_HELP}`;
 

@@ -127,8 +127,10 @@ export class NativePacer {
     private readonly onError: PacerErrorHandler,
     o: { lookaheadNs?: bigint; periodNs?: bigint; realtime?: boolean } = {},
   ) {
-    // SCHED_FIFO where the system allows it (RTPCAST_PACER_RT=0: never); else a short fair slice
-    this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT !== '0');
+    // A short fair slice (Linux 6.12+) by default; SCHED_FIFO only when asked (RTPCAST_PACER_RT=1)
+    // and allowed. On a VM whose host has no steal-time accounting a SCHED_FIFO thread was charged
+    // 3-14 s of CPU a minute for 0.1 s of work, with no better pacing (docs/BENCHMARKS.md, 2026-12-05).
+    this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT === '1');
     // 250 ms ahead, a wake-up when 200 ms are still queued (~20 a second): a main thread held up
     // to 200 ms (a loaded machine, GC, a slow timer) never lets the queue run dry. Only files and
     // tones use this pacer, so building ahead adds no latency anyone hears; a Ctrl-C drops at most

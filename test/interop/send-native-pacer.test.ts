@@ -6,7 +6,7 @@
  *
  * A VM whose host deschedules it wakes no thread on time, however it is scheduled: during each
  * measurement test/support/timer-probe.c (compiled here) sleeps to the same period with the
- * pacer's scheduling and reports how late the machine itself woke it. When that floor is over
+ * pacer's default scheduling and reports how late the machine itself woke it. When that floor is over
  * 0.5 ms at p99, the pacer is held to the floor instead of to 1 ms: its schedule p99 within
  * 0.5 ms of the probe's, its interval p99 (two departures) within 2x + 0.5 ms. A pacer that bursts
  * or runs on the event loop still fails (it is ms off on a machine whose probe says 0.3 ms).
@@ -37,7 +37,7 @@ function requireNativePacer(): void {
 const PROBE_SOURCE = join(__dirname, '..', '..', '..', 'test', 'support', 'timer-probe.c');
 
 interface Probe {
-  realtime: number;
+  shortSlice: number;
   wakeups: number;
   p50Ms: number;
   p99Ms: number;
