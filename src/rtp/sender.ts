@@ -277,25 +277,17 @@ export class RtpSender extends EventEmitter {
         void this.stop('duration');
         return;
       }
-      if (this.direct) {
-        if (!this.sendDirect()) {
-          void this.stop('input-ended');
-          return;
-        }
-        continue;
-      }
-      const frame = this.nextFrame();
-      if (frame === 'ended') {
+      const r = this.sendNext();
+      if (r === 'ended') {
         void this.stop('input-ended');
         return;
       }
-      if (frame === 'wait') {
+      if (r === 'wait') {
         this.schedule.shift(2_000_000n);
         this.waitedNs += 2_000_000n;
         break;
       }
       this.waitedNs = 0n;
-      this.sendFrame(frame);
       if (this.servo) this.schedule.shift(this.servo.update(this.level(), now));
     }
     if (this.running) this.o.sleeper.until(this.schedule.dueNs(this.sent), this.tick);
@@ -320,20 +312,12 @@ export class RtpSender extends EventEmitter {
         void this.stop('duration');
         return;
       }
-      if (this.direct) {
-        if (!this.sendDirect(this.schedule.dueNs(this.sent))) {
-          void this.stop('input-ended');
-          return;
-        }
-        continue;
-      }
-      const frame = this.nextFrame();
-      if (frame === 'ended') {
+      const r = this.sendNext(this.schedule.dueNs(this.sent));
+      if (r === 'ended') {
         void this.stop('input-ended');
         return;
       }
-      if (frame === 'wait') break;
-      this.sendFrame(frame, this.schedule.dueNs(this.sent));
+      if (r === 'wait') break;
     }
     if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), q.lookaheadNs, q.periodNs).wakeNs, this.tick);
   }
@@ -357,6 +341,19 @@ export class RtpSender extends EventEmitter {
   /** Packets that have left: with the native pacer, those its thread has sent (as of the last wake-up). */
   private get packetsOut(): number {
     return this.departed ? Math.min(this.departed.sent, this.sent) : this.sent;
+  }
+
+  /**
+   * Builds the next packet (the direct path or the float one) and sends it, or hands it over for
+   * `dueNs`: 'ended' at the end of the input (nothing sent), 'wait' when a live source is a little
+   * behind (nothing sent).
+   */
+  private sendNext(dueNs?: bigint): 'sent' | 'ended' | 'wait' {
+    if (this.direct) return this.sendDirect(dueNs) ? 'sent' : 'ended';
+    const frame = this.nextFrame();
+    if (frame === 'ended' || frame === 'wait') return frame;
+    this.sendFrame(frame, dueNs);
+    return 'sent';
   }
 
   /**

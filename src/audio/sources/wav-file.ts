@@ -163,16 +163,25 @@ export class WavFileSource implements AudioSource {
     return { rate: this.layout.rate, channels: this.layout.channels };
   }
 
-  read(frames: number): Float32Array | null {
-    if (this.fd === undefined || this.pos >= this.end) return null;
-    const want = Math.min(frames * this.frameBytes, this.end - this.pos);
-    if (this.buf.length < want) this.buf = Buffer.alloc(want);
-    const got = readSync(this.fd, this.buf, 0, want, this.pos);
-    if (got <= 0) return null; // the file shrank under us: end of input
+  /**
+   * Reads up to `frames` whole frames of sample bytes into `out` at `offset` and moves on: the
+   * bytes read, 0 at the end of the data (or when the file shrank under us).
+   */
+  private readBytes(frames: number, out: Buffer, offset: number): number {
+    if (this.fd === undefined || this.pos >= this.end) return 0;
+    const want = Math.min(frames * this.frameBytes, this.end - this.pos, out.length - offset);
+    const got = readSync(this.fd, out, offset, want, this.pos);
+    if (got <= 0) return 0;
     const whole = got - (got % this.frameBytes);
     this.pos += whole;
-    if (whole === 0) return null;
-    return decodeWavSamples(this.buf.subarray(0, whole), this.layout.encoding);
+    return whole;
+  }
+
+  read(frames: number): Float32Array | null {
+    const want = frames * this.frameBytes;
+    if (this.buf.length < want) this.buf = Buffer.alloc(want);
+    const bytes = this.readBytes(frames, this.buf, 0);
+    return bytes === 0 ? null : decodeWavSamples(this.buf.subarray(0, bytes), this.layout.encoding);
   }
 
   /**
@@ -180,13 +189,8 @@ export class WavFileSource implements AudioSource {
    * per packet, no conversion. Only for s16 files (the method is removed for the others).
    */
   readS16LE?(frames: number, out: Buffer, offset: number): number | null {
-    if (this.fd === undefined || this.pos >= this.end) return null;
-    const want = Math.min(frames * this.frameBytes, this.end - this.pos, out.length - offset);
-    const got = readSync(this.fd, out, offset, want, this.pos);
-    if (got <= 0) return null; // the file shrank under us: end of input
-    const whole = got - (got % this.frameBytes);
-    this.pos += whole;
-    return whole === 0 ? null : whole / this.frameBytes;
+    const bytes = this.readBytes(frames, out, offset);
+    return bytes === 0 ? null : bytes / this.frameBytes;
   }
 
   onReadable(): void {}
