@@ -19,6 +19,10 @@ export interface RouteState {
   moved: Record<string, string>;
 }
 
+/** how many listings wait for `pactl subscribe` to connect, and the pause between them */
+const SETTLE_ATTEMPTS = 50;
+const SETTLE_PAUSE_MS = 100;
+
 export const OWNER_PROP = 'rtpcast.owner_pid';
 export const ORIGINAL_PROP = 'rtpcast.original_sink';
 
@@ -38,6 +42,8 @@ export class AppRoute {
   /** the capture sink was removed under us (another program unloaded it): capture cannot go on */
   onLost: (m: string) => void = () => undefined;
   private sinkIndex: number | undefined;
+  private subscriptionLive = false;
+  private settled: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly pactl: Pactl,
@@ -92,16 +98,31 @@ export class AppRoute {
 
   private async take(i: SinkInput, sinks: Sink[]): Promise<void> {
     const from = sinks.find((s) => s.index === i.sink)?.name;
-    if (!from || from === this.sink.name) return;
+    if (!from || from === this.sink.name || this.tracked.has(i.index)) return;
+    // tracked before the move, so a close reported while the move runs is not lost
+    this.tracked.add(i.index);
     this.state.moved[String(i.index)] = from;
     this.saveState();
-    await this.pactl.moveSinkInput(i.index, this.sink.name);
-    this.tracked.add(i.index);
+    try {
+      await this.pactl.moveSinkInput(i.index, this.sink.name);
+    } catch (e) {
+      this.tracked.delete(i.index);
+      delete this.state.moved[String(i.index)];
+      this.saveState();
+      throw e;
+    }
   }
 
-  /** New streams of the same application (next track, a new tab) are routed too. */
+  /**
+   * New streams of the same application (next track, a new tab) are routed too, and a stream
+   * that closes is noticed. `pactl subscribe` sees nothing until it has connected, which takes a
+   * while on a loaded machine: a stream that closed or opened between our listing and that moment
+   * would go unseen. So the listing is taken again until the subscription has shown it is live
+   * (it has seen an event: every listing's own client makes one), and once more after that.
+   */
   private follow(): void {
     this.subscription = this.pactl.subscribe((e) => {
+      this.subscriptionLive = true;
       if (e.facility === 'sink' && e.kind === 'remove' && e.index !== undefined && e.index === this.sinkIndex && !this.closed) {
         // the server moves our recording to another source (the default sink's monitor): going
         // on would capture every application, or nothing, under the name of this one
@@ -109,12 +130,7 @@ export class AppRoute {
         return;
       }
       if (e.facility !== 'sink-input' || e.index === undefined || this.closed) return;
-      if (e.kind === 'remove' && this.tracked.has(e.index)) {
-        this.tracked.delete(e.index);
-        delete this.state.moved[String(e.index)];
-        this.saveState();
-        if (this.tracked.size === 0) this.onWarning(`"${this.query}" stopped playing (its stream closed); waiting for it to play again`);
-      }
+      if (e.kind === 'remove') this.gone(e.index);
       if (e.kind === 'new') {
         void (async () => {
           const [inputs, sinks] = await Promise.all([this.pactl.sinkInputs(), this.pactl.sinks()]);
@@ -123,6 +139,41 @@ export class AppRoute {
         })().catch((err: Error) => this.onWarning(`could not route a new stream of "${this.query}": ${err.message}`));
       }
     });
+    this.settled = this.settle().catch((err: Error) => this.onWarning(`could not follow the streams of "${this.query}": ${err.message}`));
+  }
+
+  /** Re-lists until the subscription is live, then once more (see follow). */
+  private async settle(): Promise<void> {
+    for (let attempt = 0; attempt < SETTLE_ATTEMPTS && !this.closed; attempt++) {
+      const liveBefore = this.subscriptionLive;
+      await this.reconcile();
+      if (liveBefore) return;
+      await new Promise((r) => setTimeout(r, SETTLE_PAUSE_MS));
+    }
+    if (!this.closed) this.onWarning(`the sound server's event feed (pactl subscribe) did not start: new streams of "${this.query}" will not be routed`);
+  }
+
+  /** Brings the tracked set in line with the server's listing: closed streams dropped, new ones taken. */
+  private async reconcile(): Promise<void> {
+    const [inputs, sinks] = await Promise.all([this.pactl.sinkInputs(), this.pactl.sinks()]);
+    if (this.closed) return;
+    const present = new Set(inputs.map((i) => i.index));
+    for (const t of [...this.tracked]) if (!present.has(t)) this.gone(t);
+    const fresh = inputs.filter((i) => !this.tracked.has(i.index) && !isOurs(i, sinks) && i.sink !== this.sinkIndex);
+    for (const i of matchApps(fresh, this.query)) await this.take(i, sinks);
+  }
+
+  /** A routed stream closed. Idempotent: the event and a listing may both report it. */
+  private gone(index: number): void {
+    if (!this.tracked.delete(index)) return;
+    delete this.state.moved[String(index)];
+    this.saveState();
+    if (this.tracked.size === 0) this.onWarning(`"${this.query}" stopped playing (its stream closed); waiting for it to play again`);
+  }
+
+  /** For tests: resolves once the start-up re-listing is done. */
+  whenSettled(): Promise<void> {
+    return this.settled;
   }
 
   private saveState(): void {
