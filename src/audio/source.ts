@@ -11,6 +11,17 @@ import type { PcmFormat } from './pcm';
  *   parec or arecord): packets leave when the device has produced them, so a device that runs
  *   0.01% fast never over- or under-runs.
  */
+/** Where a run of 16-bit frames lies in a file (AudioSource.takeS16LERange). */
+export interface S16LERange {
+  fd: number;
+  /** file offset of the first frame */
+  offset: number;
+  /** bytes of whole frames taken (at most the frames asked for) */
+  bytes: number;
+  /** file offset where the sample data ends */
+  end: number;
+}
+
 export interface AudioSource {
   /** for messages: "tone 440 Hz", "file song.mp3 (decoded by ffmpeg)" */
   readonly label: string;
@@ -26,6 +37,13 @@ export interface AudioSource {
    * null once ended. A sender uses either this or read(), never both.
    */
   readS16LE?(frames: number, out: Buffer, offset: number): number | null;
+  /**
+   * Sources whose 16-bit little-endian PCM lies in a regular file (a plain s16 WAV) may hand over
+   * the place of the next `frames` frames instead of their bytes, and move on as if read: a native
+   * pacer then reads them itself (Transport.sendFileRunAt). Null once ended. `end` is where the
+   * samples end (bytes past it are silence); the fd stays open until close().
+   */
+  takeS16LERange?(frames: number): S16LERange | null;
   /** live sources: frames captured and not yet read (the sender keeps this near a target) */
   readonly buffered?: number;
   /**

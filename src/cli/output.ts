@@ -49,7 +49,7 @@ export function renderStart(info: SendStartInfo): string {
     lines.push(`            browsers: open it (or scan the code below) and press Play; up to ${info.web.maxListeners} at once`);
     if (info.web.host === '127.0.0.1' || info.web.host === '::1') lines.push('            (this machine only: for phones on the LAN use --web :8080)');
   }
-  lines.push(`  pacing    ${info.pacer.pacer === 'native' ? 'native thread (clock_nanosleep per packet, rtpcast-pacer)' : `event loop (${info.pacer.reason ?? 'JS pacer'})`}`);
+  lines.push(`  pacing    ${info.pacer.pacer === 'native' ? `native thread (clock_nanosleep per packet, rtpcast-pacer${info.pacer.fileRuns ? '; it reads the WAV file itself' : ''})` : `event loop (${info.pacer.reason ?? 'JS pacer'})`}`);
   if (info.sync) lines.push(`  sync      time-sync service on UDP ${info.sync} (several rooms in step: rtpcast play --sync)`);
   lines.push('  play it with:');
   const shown = info.sdps.slice(0, 3);

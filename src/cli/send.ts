@@ -81,8 +81,10 @@ uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
 
 Pacing: each packet leaves at its media time (p99 under 1 ms). On Linux, when npm built the
 native pacer (native/pacer), a C thread sends the packets and Node wakes ~20 times a second;
-otherwise Node's event loop paces (more CPU). The banner's "pacing" line says which.
-Environment: RTPCAST_NO_NATIVE=1 always uses the event-loop pacer; RTPCAST_PACER_RT=1 puts the
+for a 16-bit WAV sent as L16 the thread reads the file itself and Node wakes twice a second.
+Otherwise Node's event loop paces (more CPU). The banner's "pacing" line says which.
+Environment: RTPCAST_NO_NATIVE=1 always uses the event-loop pacer; RTPCAST_NO_FILE_RUNS=1 keeps
+the native pacer but builds every packet in Node; RTPCAST_PACER_RT=1 puts the
 native thread in the real-time class (SCHED_FIFO, where allowed: root, or an rtprio limit such
 as the audio group's) for a machine so loaded that packets leave late; on a VM it can cost a
 lot of CPU time. Without it the thread asks for a short time slice (Linux 6.12+).

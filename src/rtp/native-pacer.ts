@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { Socket } from 'node:dgram';
+import { constants as osConstants } from 'node:os';
+import type { L16FileRun } from '../transport/udp';
 
 /**
  * The optional native pacer (native/pacer, the `rtpcast-pacer` package): a thread that sleeps with
@@ -10,6 +12,8 @@ import type { Socket } from 'node:dgram';
 interface PacerAddon {
   create(groups: number[][], tryRealtime?: boolean): unknown;
   push(handle: unknown, dueNs: bigint, group: number, packet: Buffer): number;
+  /** absent in an addon built before file runs */
+  pushRun?(handle: unknown, anchorNs: bigint, header: Buffer, run: Omit<L16FileRun, 'header' | 'anchorNs'>): number;
   poll(handle: unknown): RawPoll;
   drop(handle: unknown): number;
   close(handle: unknown): void;
@@ -17,7 +21,14 @@ interface PacerAddon {
 }
 
 interface RawPoll {
+  /** packets still queued (a file run counts its packets not yet sent) */
   queued: number;
+  /** file runs: consecutive silent packets up to the last one sent */
+  silentRun?: number;
+  readErrors?: number;
+  readErrno?: number;
+  /** file runs: per-channel peak |sample| (16-bit) since the last poll */
+  peaks?: number[];
   sentRtp: number;
   sentRtcp: number;
   dropped: number;
@@ -37,6 +48,8 @@ export interface PacerChoice {
   pacer: 'native' | 'js';
   /** why the JS pacer is used (undefined for native) */
   reason?: string;
+  /** native: the thread reads the file itself (a 16-bit WAV sent as L16: L16FileRun) */
+  fileRuns?: boolean;
 }
 
 /** Departure lateness of the RTP packets the native thread sent (its own clock, after the send call). */
@@ -52,6 +65,13 @@ export interface DepartureStats {
   lateMaxMs: number;
   /** packets that left more than 1 ms after their due time */
   lateOver1ms: number;
+  /** file runs: per-channel peak since the last poll, linear (0..1); empty when none were sent */
+  runPeaks?: number[];
+  /** file runs: consecutive silent packets up to the last one sent */
+  runSilentPackets?: number;
+  /** file runs: reads that failed (the packet went out as silence), and the last error's code */
+  runReadErrors?: number;
+  runReadError?: string;
   /** how the pacing thread is scheduled: 'realtime' (SCHED_FIFO, when allowed), 'short-slice' (Linux 6.12+), 'default' */
   scheduling: 'realtime' | 'short-slice' | 'default';
 }
@@ -116,9 +136,15 @@ export class NativePacer {
   private handle: unknown;
   private last: RawPoll | undefined;
   private lastDueNs = 0n;
+  /** file runs: per-channel peak |sample| (16-bit) gathered since the last poll() */
+  private runPeaks: number[] = [];
   /** how far ahead the sender builds packets, and how often it wakes to do so */
   readonly lookaheadNs: bigint;
   readonly periodNs: bigint;
+  /** the addon reads L16 file runs itself (pushRun): the sender then wakes twice a second, 1 s ahead */
+  readonly fileRuns: boolean;
+  readonly runLookaheadNs = 1_000_000_000n;
+  readonly runPeriodNs = 500_000_000n;
 
   constructor(
     private readonly addon: PacerAddon,
@@ -137,6 +163,7 @@ export class NativePacer {
     // the 250 ms queued.
     this.lookaheadNs = o.lookaheadNs ?? 250_000_000n;
     this.periodNs = o.periodNs ?? 50_000_000n;
+    this.fileRuns = typeof addon.pushRun === 'function' && process.env.RTPCAST_NO_FILE_RUNS !== '1';
   }
 
   push(dueNs: bigint, packet: Buffer, rtcp: boolean): void {
@@ -145,18 +172,28 @@ export class NativePacer {
     if (dueNs > this.lastDueNs) this.lastDueNs = dueNs;
   }
 
+  /** CLOCK_MONOTONIC now, in ns: the clock the due times are in */
+  addonNow(): bigint {
+    return this.addon.now();
+  }
+
+  /** Queues a file run (see L16FileRun); false when the addon predates runs. */
+  pushRun(run: L16FileRun): boolean {
+    if (!this.handle || !this.addon.pushRun) return false;
+    const { header, anchorNs, ...rest } = run;
+    this.addon.pushRun(this.handle, anchorNs, header, rest);
+    const last = anchorNs + BigInt(Math.ceil((((run.first + run.count - 1) * run.frame) / run.rate) * 1e9));
+    if (last > this.lastDueNs) this.lastDueNs = last;
+    return true;
+  }
+
   /** Counters and lateness so far; send errors since the last poll go to the error handler. */
   poll(): DepartureStats {
-    if (this.handle) {
-      const p = this.addon.poll(this.handle);
-      this.last = p;
-      for (const e of p.errors) {
-        const err = Object.assign(new Error(e.message), { code: e.code, syscall: 'send' }) as NodeJS.ErrnoException;
-        this.onError(e.group === 1 ? 'rtcp' : 'rtp', e.index, err);
-      }
-    }
+    this.refresh();
     const p = this.last;
     if (!p) return { sent: 0, queued: 0, dropped: 0, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' };
+    const peaks = this.runPeaks.map((x) => x / 32768);
+    this.runPeaks = [];
     return {
       sent: p.sentRtp,
       queued: p.queued,
@@ -166,13 +203,34 @@ export class NativePacer {
       lateMaxMs: p.lateMaxNs / 1e6,
       lateOver1ms: p.lateOver1ms,
       scheduling: p.sched === 2 ? 'realtime' : p.sched === 1 ? 'short-slice' : 'default',
+      runPeaks: peaks,
+      runSilentPackets: p.silentRun ?? 0,
+      runReadErrors: p.readErrors ?? 0,
+      ...(p.readErrno ? { runReadError: errnoName(p.readErrno) } : {}),
     };
+  }
+
+  /** Reads the thread's counters; send errors go to the handler, file-run peaks are kept for the next poll(). */
+  private refresh(): void {
+    if (!this.handle) return;
+    const p = this.addon.poll(this.handle);
+    this.last = p;
+    for (const e of p.errors) {
+      const err = Object.assign(new Error(e.message), { code: e.code, syscall: 'send' }) as NodeJS.ErrnoException;
+      this.onError(e.group === 1 ? 'rtcp' : 'rtp', e.index, err);
+    }
+    const got = p.peaks ?? [];
+    for (let c = 0; c < got.length; c++) if (!(got[c] <= (this.runPeaks[c] ?? 0))) this.runPeaks[c] = got[c];
   }
 
   /** Waits until every queued packet has left (bounded: the last due time plus 1 s). */
   async drain(): Promise<void> {
     const limit = this.lastDueNs + 1_000_000_000n;
-    while (this.handle && this.poll().queued > 0 && this.addon.now() < limit) await new Promise((r) => setTimeout(r, 5));
+    for (;;) {
+      this.refresh();
+      if (!this.handle || (this.last?.queued ?? 0) === 0 || this.addon.now() >= limit) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Discards what is still queued; returns how many packets (RTP and RTCP) were dropped. */
@@ -187,4 +245,10 @@ export class NativePacer {
     this.addon.close(this.handle);
     this.handle = undefined;
   }
+}
+
+/** "EIO" for 5: the errno's name (os.constants.errno), or the number. */
+function errnoName(n: number): string {
+  const hit = Object.entries(osConstants.errno).find(([, v]) => v === n);
+  return hit ? hit[0] : `errno ${n}`;
 }

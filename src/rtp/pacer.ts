@@ -27,6 +27,11 @@ export class PacketSchedule {
     this.lastN = -1;
   }
 
+  /** packet n's place on the schedule: the anchor's time and n counted from the anchor (due = anchor + floor(k * frame * 1e9 / rate)) */
+  position(n: number): { anchorNs: bigint; k: number } {
+    return { anchorNs: this.anchorNs, k: n - this.anchorPacket };
+  }
+
   /** the last dueNs answer (callers ask for the same packet several times: loop test, hand-over) */
   private lastN = -1;
   private lastDue = 0n;

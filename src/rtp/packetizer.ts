@@ -82,6 +82,22 @@ export class RtpPacketizer {
     return packet;
   }
 
+  /**
+   * Accounts for `count` packets of `bytes` payload each that someone else builds from the header
+   * returned (the first packet's; then sequence + 1 and timestamp + `ticks` per packet, marker on
+   * the first only: L16FileRun), as if packetized here.
+   */
+  reserve(count: number, ticks: number, bytes: number): Buffer {
+    const header = Buffer.allocUnsafe(12);
+    this.writeHeader(header);
+    this.markNext = false;
+    this.seq = (this.seq + count) & 0xffff;
+    this.ts = (this.ts + ((count * ticks) % 0x100000000)) >>> 0;
+    this.packets += count;
+    this.octets += count * bytes;
+    return header;
+  }
+
   private writeHeader(out: Buffer): void {
     out[0] = 0x80; // V=2, no padding, no extension, no CSRC
     out[1] = (this.markNext ? 0x80 : 0) | (this.payloadType & 0x7f);

@@ -34,6 +34,11 @@ export interface PacedQueue {
   drain(): Promise<void>;
   /** discards what is queued */
   drop(): number;
+  /** the pacer reads L16 file runs itself (Transport.sendFileRunAt); the sender then builds no packets */
+  readonly fileRuns?: boolean;
+  /** with file runs the sender has nothing to build per packet: it looks further ahead and wakes less often */
+  readonly runLookaheadNs?: bigint;
+  readonly runPeriodNs?: bigint;
 }
 
 export interface SenderStatus {
@@ -116,6 +121,14 @@ export class RtpSender extends EventEmitter {
    * trip, no FIFO). Same packets, byte for byte, as the float path (unit-tested).
    */
   private readonly direct: boolean;
+  /**
+   * The direct path handed to a native pacer that reads the file itself (PacedQueue.fileRuns):
+   * the sender queues runs of packets (L16FileRun) and builds none; the pacer reports their peaks.
+   */
+  private readonly fileRuns: boolean;
+  /** --duration in packets: the first packet index not sent */
+  private readonly maxPackets: number | undefined;
+  private readErrorWarned = false;
   /** the direct path's packet buffer when the hand-over copies it */
   private scratch: Buffer | undefined;
   private readonly servo: LevelServo | undefined;
@@ -148,6 +161,8 @@ export class RtpSender extends EventEmitter {
     this.ended = new Promise((r) => (this.resolveEnded = r));
     this.live = o.source.pacing === 'source';
     this.direct = !this.live && !!o.source.readS16LE && !!o.encoder.encodeS16LEInPlace && this.converter.passthrough;
+    this.fileRuns = this.direct && !!o.source.takeS16LERange && !!o.transport.sendFileRunAt && !!o.queue?.fileRuns;
+    this.maxPackets = o.durationSec === undefined ? undefined : packetsFor(o.durationSec, d.frameSamples, d.sampleRate);
     const cushion = Math.round(((o.cushionMs ?? 30) / 1000) * d.sampleRate) + d.frameSamples;
     this.servo = this.live ? new LevelServo(cushion, d.sampleRate) : undefined;
     if (this.live && o.source.arrivedFrames !== undefined && o.source.discard) {
@@ -185,6 +200,11 @@ export class RtpSender extends EventEmitter {
   private level(): number {
     const src = this.o.source.buffered ?? 0;
     return this.fifo.frames + (src * this.o.description.sampleRate) / this.o.sourceFormat.rate;
+  }
+
+  /** the native pacer reads the file itself (L16FileRun): no packet is built here */
+  get usesFileRuns(): boolean {
+    return this.fileRuns;
   }
 
   get packetsSent(): number {
@@ -306,20 +326,79 @@ export class RtpSender extends EventEmitter {
       this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
       this.nextRtcpPacket = this.sent;
     }
-    const plan = planBatch(this.schedule, this.sent, now, q.lookaheadNs, q.periodNs);
-    for (let i = 0; i < plan.count && this.running; i++) {
-      if (this.o.durationSec !== undefined && this.mediaSeconds() >= this.o.durationSec - 1e-9) {
-        void this.stop('duration');
-        return;
+    const lookahead = (this.fileRuns && q.runLookaheadNs) || q.lookaheadNs;
+    const period = (this.fileRuns && q.runPeriodNs) || q.periodNs;
+    const plan = planBatch(this.schedule, this.sent, now, lookahead, period);
+    if (this.fileRuns) this.sendRuns(plan.count);
+    else {
+      for (let i = 0; i < plan.count && this.running; i++) {
+        if (this.o.durationSec !== undefined && this.mediaSeconds() >= this.o.durationSec - 1e-9) {
+          void this.stop('duration');
+          return;
+        }
+        const r = this.sendNext(this.schedule.dueNs(this.sent));
+        if (r === 'ended') {
+          void this.stop('input-ended');
+          return;
+        }
+        if (r === 'wait') break;
       }
-      const r = this.sendNext(this.schedule.dueNs(this.sent));
-      if (r === 'ended') {
+    }
+    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), lookahead, period).wakeNs, this.tick);
+  }
+
+  /**
+   * File runs: `count` packets handed over as runs of the file (L16FileRun), cut where a sender
+   * report or a status follows a packet, so both come exactly where the per-packet loop puts them.
+   * Same packets, reports and stop points as the per-packet direct path (unit-tested).
+   */
+  private sendRuns(count: number): void {
+    const d = this.o.description;
+    const schedule = this.schedule!;
+    const payload = d.frameSamples * d.channels * 2;
+    let left = count;
+    while (left > 0 && this.running) {
+      let n = Math.min(left, Math.max(1, this.nextRtcpPacket - this.sent), Math.max(1, this.nextStatusPacket - this.sent));
+      if (this.maxPackets !== undefined) {
+        if (this.sent >= this.maxPackets) {
+          void this.stop('duration');
+          return;
+        }
+        n = Math.min(n, this.maxPackets - this.sent);
+      }
+      const range = this.o.source.takeS16LERange!(n * d.frameSamples);
+      if (!range) {
+        this.sourceEnded = true;
         void this.stop('input-ended');
         return;
       }
-      if (r === 'wait') break;
+      // the last packet of the file may be short: the pacer pads it with silence
+      const packets = Math.ceil(range.bytes / payload);
+      const { anchorNs, k } = schedule.position(this.sent);
+      const header = this.packetizer.reserve(packets, this.ticksPerPacket, payload);
+      const run = { header, anchorNs, first: k, fd: range.fd, offset: range.offset, end: range.end, count: packets, payload, frame: d.frameSamples, rate: d.sampleRate, ticks: this.ticksPerPacket, channels: d.channels, silence: SILENCE_PEAK * 32768 };
+      if (!this.o.transport.sendFileRunAt!(run)) throw new Error('the transport refused a file run its pacer offered to take');
+      for (let i = 0; i < packets; i++) this.queuedPayload.push(payload);
+      this.queuedOctets += packets * payload;
+      this.sent += packets;
+      this.statusOctets += packets * payload;
+      left -= packets;
+      this.reportsAfter(schedule.dueNs(this.sent - 1));
     }
-    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), q.lookaheadNs, q.periodNs).wakeNs, this.tick);
+  }
+
+  /** File runs: the pacer's meter and silence count, and its read errors (the packet went out silent). */
+  private foldRunLevels(d: DepartureStats): void {
+    const peaks = d.runPeaks ?? [];
+    for (let c = 0; c < peaks.length && c < this.statusPeak.length; c++) if (peaks[c] > this.statusPeak[c]) this.statusPeak[c] = peaks[c];
+    const silent = d.runSilentPackets ?? 0;
+    if (silent < this.silentPackets) this.silenceWarned = false;
+    this.silentPackets = silent;
+    this.checkSilence();
+    if ((d.runReadErrors ?? 0) > 0 && !this.readErrorWarned) {
+      this.readErrorWarned = true;
+      this.emit('warning', `reading ${this.o.source.label} failed (${d.runReadError ?? 'an error'}): ${d.runReadErrors} packet(s) went out as silence; is the file on a disk that went away?`);
+    }
   }
 
   private updateDeparted(q: PacedQueue): void {
@@ -332,6 +411,7 @@ export class RtpSender extends EventEmitter {
       this.queuedHead = 0;
     }
     this.departed = d;
+    if (this.fileRuns) this.foldRunLevels(d);
   }
 
   private mediaSeconds(): number {
@@ -401,7 +481,6 @@ export class RtpSender extends EventEmitter {
 
   /** Sends (or queues for `dueNs`) a built packet; meter, silence watch, RTCP and status follow it. `peak`: the packet's, linear. */
   private dispatch(packet: Buffer, peak: number, dueNs?: bigint): void {
-    const d = this.o.description;
     if (dueNs !== undefined && this.o.transport.sendAt) {
       this.o.transport.sendAt(packet, dueNs);
       this.queuedPayload.push(packet.length - 12);
@@ -412,6 +491,12 @@ export class RtpSender extends EventEmitter {
     this.sent++;
     this.statusOctets += packet.length - 12;
     this.watchSilence(peak);
+    this.reportsAfter(dueNs);
+  }
+
+  /** A sender report and a status where they fall due after the packet just sent (or queued for `dueNs`). */
+  private reportsAfter(dueNs?: bigint): void {
+    const d = this.o.description;
     const perSecond = d.sampleRate / d.frameSamples;
     if (this.sent >= this.nextRtcpPacket) {
       // paced: right after the packet it follows, so the report never overtakes the stream
@@ -473,13 +558,17 @@ export class RtpSender extends EventEmitter {
 
   /** Long silence on the source usually means the wrong source or a muted application: say so once. */
   private watchSilence(peak: number): void {
-    const d = this.o.description;
     if (peak > SILENCE_PEAK) {
       this.silentPackets = 0;
       this.silenceWarned = false;
       return;
     }
     this.silentPackets++;
+    this.checkSilence();
+  }
+
+  private checkSilence(): void {
+    const d = this.o.description;
     const limit = this.o.silenceWarnSec ?? 10;
     if (!this.silenceWarned && (this.silentPackets * d.frameSamples) / d.sampleRate >= limit) {
       this.silenceWarned = true;
@@ -555,4 +644,12 @@ export class RtpSender extends EventEmitter {
     this.o.encoder.close();
     this.resolveEnded(reason);
   }
+}
+
+/** --duration in packets: the smallest n whose media time n * frame / rate reaches `seconds` (within 1 ns, as the per-packet check). */
+export function packetsFor(seconds: number, frameSamples: number, sampleRate: number): number {
+  let n = Math.max(0, Math.ceil(((seconds - 1e-9) * sampleRate) / frameSamples));
+  while (n > 0 && ((n - 1) * frameSamples) / sampleRate >= seconds - 1e-9) n--;
+  while ((n * frameSamples) / sampleRate < seconds - 1e-9) n++;
+  return n;
 }

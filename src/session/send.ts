@@ -285,6 +285,7 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
       // one a second (RFC 3550 6.2's reduced minimum for a stream of this bandwidth is smaller)
       ...(syncServer ? { rtcpIntervalSec: 1 } : {}),
     });
+    if (pacerChoice.pacer === 'native') pacerChoice.fileRuns = sender.usesFileRuns;
     transport.onWarning((w) => hooks.onWarning?.(w.message));
     sender.on('warning', (m: string) => hooks.onWarning?.(m));
     sender.on('status', (s: SenderStatus) => hooks.onStatus?.(s));

@@ -16,10 +16,40 @@ export interface Transport {
    */
   sendAt?(packet: Buffer, dueNs: bigint): void;
   sendRtcpAt?(packet: Buffer, dueNs: bigint): void;
+  /**
+   * With a native pacer that reads files itself: queue `run.count` L16 packets whose samples it
+   * reads from the file (see L16FileRun). False when nothing here can (no pacer attached, a
+   * wrapper that must see every packet such as SRTP or --web): nothing is queued then.
+   */
+  sendFileRunAt?(run: L16FileRun): boolean;
   /** the local address packets leave from, per destination (for the SDP's o= line) */
   localAddress(i: number): string;
   onWarning(fn: (w: TransportWarning) => void): void;
   close(): Promise<void>;
+}
+
+/**
+ * A run of L16 packets read from a 16-bit little-endian PCM file by the native pacer: packet k
+ * carries the `payload` bytes at `offset + k * payload` (zero past `end`) swapped to big-endian,
+ * `header` with sequence + k, timestamp + k * ticks and the marker bit on packet 0 only, and is
+ * due at anchorNs + floor((first + k) * frame * 1e9 / rate) ns (PacketSchedule.dueNs exactly).
+ * Packets whose every sample stays within +-`silence` count as silent.
+ */
+export interface L16FileRun {
+  header: Buffer;
+  /** the schedule's anchor (monotonic ns) and the run's first packet counted from it */
+  anchorNs: bigint;
+  first: number;
+  fd: number;
+  offset: number;
+  end: number;
+  count: number;
+  payload: number;
+  frame: number;
+  rate: number;
+  ticks: number;
+  channels: number;
+  silence: number;
 }
 
 export interface TransportWarning {
@@ -118,6 +148,10 @@ export class UdpTransport implements Transport {
   sendAt(packet: Buffer, dueNs: bigint): void {
     if (this.pacer) this.pacer.push(dueNs, packet, false);
     else this.send(Buffer.from(packet)); // dgram keeps the buffer until sent; the caller may reuse it
+  }
+
+  sendFileRunAt(run: L16FileRun): boolean {
+    return this.pacer ? this.pacer.pushRun(run) : false;
   }
 
   sendRtcpAt(packet: Buffer, dueNs: bigint): void {

@@ -14,7 +14,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProgram } from '../../src/os/programs';
@@ -23,6 +23,7 @@ import { config, FFMPEG, runInterop, RTPCAST_CLI } from '../support/peers';
 import { Procs } from '../support/procs';
 import { startKernelStamps } from '../support/kernel-stamps';
 import { loadPacerAddon } from '../../src/rtp/native-pacer';
+import { encodeWavS16 } from '../../src/audio/wav';
 import { analyzePacing, sequenceCheck } from '../../scripts/bench-lib';
 
 // ports 33150-33199 (this test's own range)
@@ -56,6 +57,8 @@ function buildProbe(dir: string): string {
 
 interface Measured {
   pacer: { pacer: string; reason?: string };
+  /** the pacer read the WAV itself (L16 file runs) */
+  fileRuns: boolean;
   lateness?: { p50Ms: number; p99Ms: number; maxMs: number; over1ms: number };
   packets: number;
   intervalP99: number;
@@ -73,7 +76,8 @@ async function measure(probeBin: string, codecArgs: string[], port: number, seco
     const rx = await startKernelStamps(procs, port, seconds + 20);
     const periodUs = Math.round((ticksPerPacket / tickRate) * 1e6);
     const probeRun = procs.run([probeBin, String(seconds), String(periodUs)], (seconds + 20) * 1000);
-    const send = await procs.run([process.execPath, RTPCAST_CLI, 'send', '--tone', '870', ...codecArgs, '--dest', `127.0.0.1:${port}`, '--duration', String(seconds), '--json'], (seconds + 20) * 1000);
+    const source = codecArgs.includes('--input') ? [] : ['--tone', '870'];
+    const send = await procs.run([process.execPath, RTPCAST_CLI, 'send', ...source, ...codecArgs, '--dest', `127.0.0.1:${port}`, '--duration', String(seconds), '--json'], (seconds + 20) * 1000);
     assert.equal(send.exit?.code, 0, send.describe());
     const events = send.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     const start = events.find((e) => e.event === 'start')!;
@@ -85,6 +89,7 @@ async function measure(probeBin: string, codecArgs: string[], port: number, seco
     const p = analyzePacing(data.kernelNs, data.timestamps, tickRate, ticksPerPacket);
     return {
       pacer: start.pacer as Measured['pacer'],
+      fileRuns: (start.pacer as { fileRuns?: boolean }).fileRuns === true,
       lateness: stop.lateness as Measured['lateness'],
       packets: data.kernelNs.length,
       intervalP99: p.interval.p99,
@@ -101,10 +106,16 @@ async function measure(probeBin: string, codecArgs: string[], port: number, seco
 describe('interop: the native pacer', () => {
   let dir = '';
   let probeBin = '';
+  let wav = '';
   before(() => {
     requireNativePacer();
     dir = mkdtempSync(join(tmpdir(), 'rtpcast-pacer-'));
     probeBin = buildProbe(dir);
+    // 10 s of 48 kHz stereo 16-bit tone: sent as L16, the pacer reads it itself (file runs)
+    const tone = new Float32Array(48000 * 10 * 2);
+    for (let i = 0; i < tone.length / 2; i++) tone[2 * i] = tone[2 * i + 1] = 0.25 * Math.sin((2 * Math.PI * 870 * i) / 48000);
+    wav = join(dir, 'tone.wav');
+    writeFileSync(wav, encodeWavS16(tone, 48000, 2));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -117,8 +128,9 @@ describe('interop: the native pacer', () => {
   });
 
   for (const c of [
-    { name: 'L16 5 ms', args: ['--codec', 'l16', '--rate', '48000', '--channels', '2'], ticks: 240, perSec: 200, port: BASE + 10 },
-    { name: 'Opus 20 ms', args: ['--codec', 'opus'], ticks: 960, perSec: 50, port: BASE + 12 },
+    { name: 'L16 5 ms', args: () => ['--codec', 'l16', '--rate', '48000', '--channels', '2'], ticks: 240, perSec: 200, port: BASE + 10, fileRuns: false },
+    { name: 'L16 5 ms read from a WAV by the pacer (file runs)', args: () => ['--input', wav, '--codec', 'l16', '--rate', '48000', '--channels', '2'], ticks: 240, perSec: 200, port: BASE + 14, fileRuns: true },
+    { name: 'Opus 20 ms', args: () => ['--codec', 'opus'], ticks: 960, perSec: 50, port: BASE + 12, fileRuns: false },
   ]) {
     test(`${c.name}: departures (kernel timestamps at a loopback receiver) within 1 ms at p99`, { timeout: 120_000 }, async (t) => {
       const seconds = 10;
@@ -127,10 +139,11 @@ describe('interop: the native pacer', () => {
       // timers were late, the floor the probe measured beside it).
       const tries: Measured[] = [];
       for (let i = 0; i < 3; i++) {
-        const m = await measure(probeBin, c.args, c.port + 8 * i, seconds, 48000, c.ticks);
+        const m = await measure(probeBin, c.args(), c.port + 8 * i, seconds, 48000, c.ticks);
         tries.push(m);
         t.diagnostic(`attempt ${i + 1}: ${JSON.stringify(m)}`);
         assert.equal(m.pacer.pacer, 'native', `rtpcast used the JS pacer: ${m.pacer.reason}`);
+        assert.equal(m.fileRuns, c.fileRuns, c.fileRuns ? 'the pacer read the WAV itself' : 'packets built by Node');
         assert.equal(m.packets, seconds * c.perSec, 'every packet arrived');
         assert.equal(m.lost, 0);
         assert.ok(m.lateness && m.lateness.maxMs >= 0, 'the stop event reports the pacer\'s lateness');

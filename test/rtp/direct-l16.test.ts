@@ -50,22 +50,23 @@ function spy(src: WavFileSource) {
   return calls;
 }
 
-async function run(source: AudioSource, channels: number, paced: boolean, durationSec?: number) {
+async function run(source: AudioSource, channels: number, paced: boolean, durationSec?: number, o: { fileRuns?: boolean; silenceWarnSec?: number; warnings?: string[] } = {}) {
   const d = describeStream({ codec: 'l16', rate: 48000, channels }, dest);
   const clock = new ManualClock(5_000_000_000n);
-  const queue = new ManualPacedQueue(clock);
+  const queue = new ManualPacedQueue(clock, undefined, undefined, o.fileRuns ? { fileRuns: true, runLookaheadNs: 1_000_000_000n, runPeriodNs: 500_000_000n } : {});
   const transport = paced ? new PacedRecordingTransport(clock, queue) : new RecordingTransport(clock);
   const sender = new RtpSender({
     description: d, source, sourceFormat: await source.open(), encoder: createEncoder(d), transport, clock,
     wall: { unixSeconds: () => 1_700_000_000 }, sleeper: new JumpingSleeper(clock), start: { ssrc: 0x11223344, sequence: 65500, timestamp: 4294960000 },
-    durationSec, statusIntervalSec: 0.25, ...(paced ? { queue } : {}),
+    durationSec, statusIntervalSec: 0.25, ...(paced ? { queue } : {}), ...(o.silenceWarnSec ? { silenceWarnSec: o.silenceWarnSec } : {}),
   });
+  sender.on('warning', (m: string) => o.warnings?.push(m));
   const statuses: SenderStatus[] = [];
   sender.on('status', (s: SenderStatus) => statuses.push(s));
   const reason = await sender.start();
   const rtp = paced ? queue.departedRtp : transport.rtp;
   const rtcp = paced ? [...queue.departedRtcp, ...transport.rtcp] : transport.rtcp;
-  return { reason, rtp, rtcp, statuses, d };
+  return { reason, rtp, rtcp, statuses, d, queue };
 }
 
 for (const channels of [2, 1]) {
@@ -127,6 +128,83 @@ test('direct L16 path: --duration cuts it at the same packet, and a 24-bit WAV k
     assert.ok(w24, 'rtpcast reads the 24-bit WAV itself');
     assert.equal(w24.readS16LE, undefined, 'but not as raw 16-bit samples');
     await w24.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The sender's takeS16LERange calls (file runs), beside the spy's. */
+function spyRanges(src: WavFileSource) {
+  const calls = { ranges: 0 };
+  const take = src.takeS16LERange!.bind(src);
+  src.takeS16LERange = (n) => (calls.ranges++, take(n));
+  return calls;
+}
+
+const maxPeak = (st: SenderStatus[], c: number) => Math.max(...st.map((s) => s.peakDb[c]));
+
+for (const channels of [2, 1]) {
+  test(`L16 file runs (${channels === 2 ? 'stereo' : 'mono'}, the native pacer reads the file): the same packets, departures and reports as the per-packet direct path`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtpcast-runs-'));
+    try {
+      const { path, frames } = wavFile(dir, channels);
+      const fmt = { rate: 48000, channels };
+      const src = WavFileSource.probe(path, fmt)!;
+      const calls = spy(src);
+      const ranges = spyRanges(src);
+      const a = await run(src, channels, true, undefined, { fileRuns: true });
+      assert.ok(ranges.ranges > 0 && calls.s16 === 0 && calls.read === 0, `only file runs were used: ${JSON.stringify({ ...calls, ...ranges })}`);
+      const b = await run(WavFileSource.probe(path, fmt)!, channels, true);
+      assert.equal(a.reason, 'input-ended');
+      assert.equal(a.rtp.length, Math.ceil(frames / a.d.frameSamples));
+      assert.equal(a.rtp.length, b.rtp.length);
+      a.rtp.forEach((x, i) => {
+        assert.ok(x.packet.equals(b.rtp[i].packet), `packet ${i} differs`);
+        assert.equal(x.at, b.rtp[i].at, `packet ${i} departure`);
+      });
+      assert.equal(a.rtcp.length, b.rtcp.length);
+      a.rtcp.forEach((x, i) => {
+        assert.ok(x.packet.equals(b.rtcp[i].packet), `RTCP ${i} differs`);
+        assert.equal(x.at, b.rtcp[i].at, `RTCP ${i} leaves right after the same packet`);
+      });
+      // runs are cut where a report or a status falls: a report never waits for the end of a run
+      assert.ok(a.queue.runs.length > 1);
+      assert.equal(a.statuses.length, b.statuses.length, 'a status at the same packets');
+      // the meter comes from the pacer (what has left) in coarser steps: the same extremes
+      for (let c = 0; c < channels; c++) assert.equal(maxPeak(a.statuses, c), maxPeak(b.statuses, c), `channel ${c} peak`);
+      assert.ok(a.statuses.some((s) => s.peakDb[0] === 0), 'full scale reads 0 dBFS');
+      // the sender woke about twice a second, not twenty times
+      const wakes = a.queue.polls.length;
+      assert.ok(wakes < b.queue.polls.length / 4, `${wakes} wake-ups against ${b.queue.polls.length}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('L16 file runs: --duration stops at the same packet, and a silent file is reported as silent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtpcast-runs-'));
+  try {
+    const { path } = wavFile(dir, 2);
+    const fmt = { rate: 48000, channels: 2 };
+    for (const dur of [0.5, 0.0051, 1.2999]) {
+      const a = await run(WavFileSource.probe(path, fmt)!, 2, true, dur, { fileRuns: true });
+      const b = await run(WavFileSource.probe(path, fmt)!, 2, true, dur);
+      assert.equal(a.reason, 'duration');
+      assert.equal(a.rtp.length, b.rtp.length, `--duration ${dur}`);
+      assert.ok(a.rtp.every((x, i) => x.packet.equals(b.rtp[i].packet)));
+    }
+    assert.equal((await run(WavFileSource.probe(path, fmt)!, 2, true, 0.5, { fileRuns: true })).rtp.length, 100);
+    // 2 s of silence: the warning after 1 s, as the per-packet path gives it
+    const silent = join(dir, 'silent.wav');
+    writeFileSync(silent, encodeWavS16(new Float32Array(96000 * 2), 48000, 2));
+    for (const fileRuns of [true, false]) {
+      const warnings: string[] = [];
+      const r = await run(WavFileSource.probe(silent, fmt)!, 2, true, undefined, { fileRuns, silenceWarnSec: 1, warnings });
+      assert.equal(r.reason, 'input-ended');
+      assert.equal(warnings.filter((w) => /no sound from/.test(w)).length, 1, `${fileRuns ? 'runs' : 'per packet'}: ${JSON.stringify(warnings)}`);
+      assert.ok(r.statuses.every((s) => s.peakDb.every((p) => p === -Infinity)), 'the meter reads silence');
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
-import type { Transport, TransportWarning } from '../../src/transport/udp';
+import type { L16FileRun, Transport, TransportWarning } from '../../src/transport/udp';
+import { expandL16FileRun } from './l16-run';
 import type { Sleeper } from '../../src/rtp/sender';
 import { ManualClock } from '../../src/rtp/clock';
 
@@ -52,8 +53,15 @@ export class JumpingSleeper implements Sleeper {
 export class ManualPacedQueue {
   readonly lookaheadNs: bigint;
   readonly periodNs: bigint;
-  queued: { due: bigint; packet: Buffer; rtcp: boolean }[] = [];
+  queued: { due: bigint; packet: Buffer; rtcp: boolean; peaks?: number[]; peak?: number }[] = [];
   departedRtp: { at: bigint; packet: Buffer }[] = [];
+  /** file runs taken (fileRuns: true), and their packets' levels as the native pacer reports them */
+  runs: L16FileRun[] = [];
+  readonly fileRuns: boolean;
+  readonly runLookaheadNs: bigint | undefined;
+  readonly runPeriodNs: bigint | undefined;
+  private runPeaks: number[] = [];
+  private silentRun = 0;
   departedRtcp: { at: bigint; packet: Buffer }[] = [];
   dropped = 0;
   /** clock times of the sender's wake-ups (poll calls) */
@@ -62,9 +70,18 @@ export class ManualPacedQueue {
     private readonly clock: ManualClock,
     lookaheadNs = 100_000_000n,
     periodNs = 40_000_000n,
+    o: { fileRuns?: boolean; runLookaheadNs?: bigint; runPeriodNs?: bigint } = {},
   ) {
     this.lookaheadNs = lookaheadNs;
     this.periodNs = periodNs;
+    this.fileRuns = !!o.fileRuns;
+    this.runLookaheadNs = o.runLookaheadNs;
+    this.runPeriodNs = o.runPeriodNs;
+  }
+  /** a file run, expanded by the reference model of what the native pacer sends */
+  pushRun(run: L16FileRun): void {
+    this.runs.push(run);
+    for (const p of expandL16FileRun(run)) this.queued.push({ due: p.due, packet: p.packet, rtcp: false, peaks: p.peaks, peak: p.peak });
   }
   push(due: bigint, packet: Buffer, rtcp: boolean): void {
     // a copy, as the native pacer makes one: the sender may reuse the buffer (Transport.sendAt)
@@ -74,12 +91,18 @@ export class ManualPacedQueue {
     while (this.queued.length && this.queued[0].due <= until) {
       const e = this.queued.shift()!;
       (e.rtcp ? this.departedRtcp : this.departedRtp).push({ at: e.due, packet: e.packet });
+      if (e.peaks) {
+        e.peaks.forEach((p, c) => (this.runPeaks[c] = Math.max(this.runPeaks[c] ?? 0, p)));
+        this.silentRun = e.peak! <= 10 ** (-60 / 20) * 32768 ? this.silentRun + 1 : 0;
+      }
     }
   }
   poll() {
     this.polls.push(this.clock.nowNs());
     this.release(this.clock.nowNs());
-    return { sent: this.departedRtp.length, queued: this.queued.length, dropped: this.dropped, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' as const };
+    const runPeaks = this.runPeaks.map((p) => p / 32768);
+    this.runPeaks = [];
+    return { sent: this.departedRtp.length, queued: this.queued.length, dropped: this.dropped, lateP50Ms: 0, lateP99Ms: 0, lateMaxMs: 0, lateOver1ms: 0, scheduling: 'default' as const, runPeaks, runSilentPackets: this.silentRun };
   }
   async drain(): Promise<void> {
     const last = this.queued.at(-1);
@@ -104,5 +127,10 @@ export class PacedRecordingTransport extends RecordingTransport {
   }
   sendRtcpAt(packet: Buffer, dueNs: bigint): void {
     this.queue.push(dueNs, packet, true);
+  }
+  sendFileRunAt(run: L16FileRun): boolean {
+    if (!this.queue.fileRuns) return false;
+    this.queue.pushRun(run);
+    return true;
   }
 }

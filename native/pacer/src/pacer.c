@@ -6,6 +6,11 @@
 // calls into JavaScript: JavaScript polls the counters, the departure-lateness histogram and the
 // send errors when it wakes for the next batch.
 //
+// For a 16-bit WAV sent as L16, JavaScript can push a whole "file run" instead of packets: the
+// thread reads each packet's samples from the file itself (pread, ahead of the due time), takes
+// their peaks, swaps them to network order, writes the RTP header and sends. JavaScript then wakes
+// about twice a second, not once per packet built.
+//
 // Sockets are given as groups of file descriptors (group 0: RTP, one per destination; group 1:
 // RTCP). A packet goes to every descriptor of its group. The descriptors belong to Node's dgram
 // sockets: this thread only sends on them; Node keeps receiving (ICMP errors) and closing them, so
@@ -29,6 +34,10 @@
 #define MAX_GROUPS 2
 #define MAX_FDS 64
 #define MAX_ERRORS 64
+// the level meter keeps a peak for this many channels (L16 streams have at most 8 here)
+#define MAX_CHANNELS 64
+// an RTP packet read by the thread: header + payload fit a UDP datagram
+#define MAX_PACKET 65536
 // lateness histogram: 10 us buckets up to 10 ms, then one overflow bucket
 #define HIST_STEP_NS 10000
 #define HIST_BUCKETS 1001
@@ -41,6 +50,19 @@ typedef struct entry {
   size_t cap;
   unsigned char *data;
   struct entry *next;
+  // a file run (is_run): `count` L16 packets of `payload` bytes read from fd at offset, offset +
+  // payload, ...; packet k is due at due (the schedule's anchor) + floor((first + k) * frame * 1e9 /
+  // rate) ns, exactly as PacketSchedule.dueNs computes it; it carries the header `hdr` with
+  // sequence + k, timestamp + k * ticks, the marker bit on packet 0 only. Bytes past `end` are
+  // silence (the last packet of a file is padded).
+  int is_run;
+  int fd;
+  int channels;
+  uint32_t count, done, payload, frame, rate, ticks;
+  uint64_t first;
+  int64_t offset, end;
+  double silence;
+  unsigned char hdr[12];
 } entry;
 
 // a packet buffer is at least this big, so that a recycled entry fits any packet that fits an MTU
@@ -79,6 +101,19 @@ typedef struct {
   double errors_lost;
   int sched;
   int try_rt;
+  // file runs: the packet being prepared (read ahead of its due time) and what it belongs to;
+  // `drops` changes whenever the queue is dropped, so a packet read for a dropped run is not sent
+  unsigned char pkt[MAX_PACKET];
+  entry *pkt_entry;
+  uint32_t pkt_index;
+  uint64_t pkt_drops;
+  int pkt_peak;
+  uint64_t drops;
+  // level meter (since the last poll), silent packets in a row, read errors
+  int peak[MAX_CHANNELS];
+  double silent_run;
+  double read_errors;
+  int read_errno;
 } pacer;
 
 static int64_t now_ns(void) {
@@ -126,12 +161,12 @@ static void free_spares(pacer *p) {
   p->nspare = 0;
 }
 
-// Sends one packet to every descriptor of its group; called with the lock held (pushes wait a few us).
-static void send_entry(pacer *p, entry *e) {
-  for (int i = 0; i < p->nfds[e->group]; i++) {
-    int fd = p->fds[e->group][i];
+// Sends one packet to every descriptor of a group; called with the lock held (pushes wait a few us).
+static void send_bytes(pacer *p, int group, const unsigned char *data, size_t len) {
+  for (int i = 0; i < p->nfds[group]; i++) {
+    int fd = p->fds[group][i];
     for (int attempt = 0; attempt < 2; attempt++) {
-      ssize_t r = send(fd, e->data, e->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      ssize_t r = send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r >= 0) break;
       if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && attempt == 0) {
         // socket buffer full: wait up to 5 ms for room, once
@@ -140,10 +175,73 @@ static void send_entry(pacer *p, entry *e) {
         continue;
       }
       if (errno == EINTR && attempt == 0) continue;
-      record_error(p, e->group, i, errno);
+      record_error(p, group, i, errno);
       break;
     }
   }
+}
+
+// Packet k of a run is due at anchor + floor((first + k) * frame * 1e9 / rate) ns, in exact integer
+// arithmetic (whole seconds apart from the rest: no overflow before 2^64 samples).
+static int64_t run_due(const entry *e, uint32_t k) {
+  uint64_t samples = (e->first + k) * (uint64_t)e->frame;
+  return e->due + (int64_t)(samples / e->rate) * 1000000000LL + (int64_t)((samples % e->rate) * 1000000000ULL / e->rate);
+}
+
+// Reads packet `k` of run `e` into p->pkt (payload only) and takes its per-channel peaks, the
+// samples still little-endian as in the file. Called WITHOUT the lock (a slow disk must not hold
+// up pushes and polls); `e`'s fields are copied by the caller under the lock.
+typedef struct {
+  int fd;
+  int channels;
+  uint32_t payload;
+  int64_t at, end;
+  double silence;
+} run_read;
+
+static int read_run_packet(pacer *p, const run_read *r, int peaks[MAX_CHANNELS], int *read_err) {
+  unsigned char *out = p->pkt + 12;
+  int64_t want = r->payload;
+  if (r->at + want > r->end) want = r->end > r->at ? r->end - r->at : 0;
+  int64_t got = 0;
+  *read_err = 0;
+  while (got < want) {
+    ssize_t n = pread(r->fd, out + got, (size_t)(want - got), r->at + got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) *read_err = errno;
+    if (n <= 0) break;  // an error, or the file shrank under us: silence from here
+    got += n;
+  }
+  if (got < (int64_t)r->payload) memset(out + got, 0, r->payload - (size_t)got);
+  int all = 0;
+  int ch = r->channels;
+  for (int c = 0; c < ch && c < MAX_CHANNELS; c++) peaks[c] = 0;
+  for (uint32_t i = 0; i + 1 < r->payload; i += 2) {
+    int c = (int)((i / 2) % (uint32_t)ch);
+    int v = (int16_t)(out[i] | (out[i + 1] << 8));
+    if (v < 0) v = -v;
+    if (c < MAX_CHANNELS && v > peaks[c]) peaks[c] = v;
+    if (v > all) all = v;
+    // to network byte order (L16 is big-endian)
+    unsigned char t = out[i];
+    out[i] = out[i + 1];
+    out[i + 1] = t;
+  }
+  return all;
+}
+
+// the fixed header of packet k of a run: sequence + k, timestamp + k * ticks, marker on packet 0 only
+static void run_header(const entry *e, uint32_t k, unsigned char *h) {
+  memcpy(h, e->hdr, 12);
+  if (k > 0) h[1] &= 0x7f;
+  uint16_t seq = (uint16_t)(((e->hdr[2] << 8) | e->hdr[3]) + k);
+  uint32_t ts = ((uint32_t)e->hdr[4] << 24 | (uint32_t)e->hdr[5] << 16 | (uint32_t)e->hdr[6] << 8 | e->hdr[7]) + k * e->ticks;
+  h[2] = seq >> 8;
+  h[3] = seq & 0xff;
+  h[4] = ts >> 24;
+  h[5] = (ts >> 16) & 0xff;
+  h[6] = (ts >> 8) & 0xff;
+  h[7] = ts & 0xff;
 }
 
 // Linux 6.12+ (EEVDF): a fair-class thread may ask for a short time slice (sched_attr.sched_runtime,
@@ -196,6 +294,25 @@ static int choose_scheduling(int try_rt) {
   return ask_short_slice();
 }
 
+// Counts one RTP packet that left `late` ns after its due time (lock held).
+static void count_rtp(pacer *p, int64_t late) {
+  p->sent[0]++;
+  if (late < 0) late = 0;
+  if (late > p->late_max) p->late_max = late;
+  if (late > 1000000) p->late_over_1ms++;
+  p->late_sum_ns += (double)late;
+  int64_t b = late / HIST_STEP_NS;
+  p->hist[b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b]++;
+}
+
+static void pop_head(pacer *p) {
+  entry *e = p->head;
+  p->head = e->next;
+  if (!p->head) p->tail = NULL;
+  p->queued--;
+  recycle(p, e);
+}
+
 static void *run(void *arg) {
   pacer *p = arg;
   p->sched = choose_scheduling(p->try_rt);
@@ -206,7 +323,30 @@ static void *run(void *arg) {
       pthread_cond_wait(&p->cv, &p->mu);
       continue;
     }
-    int64_t due = e->due;
+    if (e->is_run && (p->pkt_entry != e || p->pkt_index != e->done || p->pkt_drops != p->drops)) {
+      // read the next packet of the run now, before its due time, with the lock released
+      run_read r = {.fd = e->fd, .channels = e->channels, .payload = e->payload, .at = e->offset + (int64_t)e->done * e->payload, .end = e->end, .silence = e->silence};
+      uint32_t k = e->done;
+      uint64_t drops = p->drops;
+      int peaks[MAX_CHANNELS];
+      int read_err = 0;
+      pthread_mutex_unlock(&p->mu);
+      int all = read_run_packet(p, &r, peaks, &read_err);
+      pthread_mutex_lock(&p->mu);
+      if (p->drops != drops || p->head != e) continue;  // dropped meanwhile: look again
+      p->pkt_entry = e;
+      p->pkt_index = k;
+      p->pkt_drops = drops;
+      p->pkt_peak = all;
+      for (int c = 0; c < r.channels && c < MAX_CHANNELS; c++)
+        if (peaks[c] > p->peak[c]) p->peak[c] = peaks[c];
+      if (read_err) {
+        p->read_errors++;
+        p->read_errno = read_err;
+      }
+      continue;
+    }
+    int64_t due = e->is_run ? run_due(e, e->done) : e->due;
     if (now_ns() < due) {
       pthread_mutex_unlock(&p->mu);
       sleep_until(due);
@@ -214,20 +354,20 @@ static void *run(void *arg) {
       continue;  // the queue may have been dropped meanwhile: look again
     }
     int64_t late = now_ns() - due;
-    send_entry(p, e);
-    p->head = e->next;
-    if (!p->head) p->tail = NULL;
-    p->queued--;
-    p->sent[e->group]++;
-    if (e->group == 0) {
-      if (late < 0) late = 0;
-      if (late > p->late_max) p->late_max = late;
-      if (late > 1000000) p->late_over_1ms++;
-      p->late_sum_ns += (double)late;
-      int64_t b = late / HIST_STEP_NS;
-      p->hist[b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b]++;
+    if (e->is_run) {
+      run_header(e, e->done, p->pkt);
+      send_bytes(p, 0, p->pkt, 12 + (size_t)e->payload);
+      count_rtp(p, late);
+      if (p->pkt_peak <= e->silence) p->silent_run++;
+      else p->silent_run = 0;
+      p->pkt_entry = NULL;
+      if (++e->done == e->count) pop_head(p);
+      continue;
     }
-    recycle(p, e);
+    send_bytes(p, e->group, e->data, e->len);
+    if (e->group == 0) count_rtp(p, late);
+    else p->sent[e->group]++;
+    pop_head(p);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -238,13 +378,15 @@ static double drop_all(pacer *p) {
   entry *e = p->head;
   while (e) {
     entry *next = e->next;
+    n += e->is_run ? (double)(e->count - e->done) : 1;
     recycle(p, e);
     e = next;
-    n++;
   }
   p->head = p->tail = NULL;
   p->queued = 0;
   p->dropped += n;
+  p->drops++;
+  p->pkt_entry = NULL;
   return n;
 }
 
@@ -350,6 +492,20 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+// Appends an entry (lock held); returns the number of entries queued.
+static uint32_t enqueue(pacer *p, entry *e) {
+  e->next = NULL;
+  int was_empty = p->head == NULL;
+  if (p->tail)
+    p->tail->next = e;
+  else
+    p->head = e;
+  p->tail = e;
+  p->queued++;
+  if (was_empty) pthread_cond_signal(&p->cv);
+  return p->queued;
+}
+
 // push(handle, dueNs: bigint, group: number, packet: Buffer): queued count. The bytes are copied.
 static napi_value js_push(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -394,19 +550,84 @@ static napi_value js_push(napi_env env, napi_callback_info info) {
     return NULL;
   }
   memcpy(e->data, data, len);
+  e->is_run = 0;
   e->due = due;
   e->group = group;
   e->len = len;
-  e->next = NULL;
-  int was_empty = p->head == NULL;
-  if (p->tail)
-    p->tail->next = e;
-  else
-    p->head = e;
-  p->tail = e;
-  p->queued++;
-  uint32_t queued = p->queued;
-  if (was_empty) pthread_cond_signal(&p->cv);
+  uint32_t queued = enqueue(p, e);
+  pthread_mutex_unlock(&p->mu);
+  napi_value out;
+  CHECK(napi_create_uint32(env, queued, &out));
+  return out;
+}
+
+static int get_num(napi_env env, napi_value obj, const char *name, double *out) {
+  napi_value v;
+  return napi_get_named_property(env, obj, name, &v) == napi_ok && napi_get_value_double(env, v, out) == napi_ok;
+}
+
+// pushRun(handle, anchorNs: bigint, header: Buffer(12), run: {first, fd, offset, end, count, payload,
+// frame, rate, ticks, channels, silence}): queued count. Queues `count` L16 packets the thread reads
+// from the file itself (see the entry struct). The fd must stay open until they have left.
+static napi_value js_push_run(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "pushRun(handle, dueNs, header, run)");
+    return NULL;
+  }
+  pacer *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  int64_t due = 0;
+  bool lossless = false;
+  void *hdr = NULL;
+  size_t hlen = 0;
+  double fd, offset, end, count, payload, frame, rate, ticks, channels, silence, first;
+  if (napi_get_value_bigint_int64(env, argv[1], &due, &lossless) != napi_ok || napi_get_buffer_info(env, argv[2], &hdr, &hlen) != napi_ok || hlen != 12 ||
+      !get_num(env, argv[3], "fd", &fd) || !get_num(env, argv[3], "offset", &offset) || !get_num(env, argv[3], "end", &end) ||
+      !get_num(env, argv[3], "count", &count) || !get_num(env, argv[3], "payload", &payload) || !get_num(env, argv[3], "frame", &frame) ||
+      !get_num(env, argv[3], "rate", &rate) || !get_num(env, argv[3], "ticks", &ticks) || !get_num(env, argv[3], "channels", &channels) ||
+      !get_num(env, argv[3], "silence", &silence) || !get_num(env, argv[3], "first", &first)) {
+    napi_throw_type_error(env, NULL, "pushRun(handle, anchorNs: bigint, header: 12-byte Buffer, {first, fd, offset, end, count, payload, frame, rate, ticks, channels, silence})");
+    return NULL;
+  }
+  if (first < 0 || first > 9007199254740991.0 || fd < 0 || offset < 0 || end < offset || count < 1 || count > 4294967295.0 || payload < 2 || payload + 12 > MAX_PACKET || frame < 1 || rate < 1 ||
+      ticks < 0 || channels < 1 || (uint32_t)payload % (2 * (uint32_t)channels) != 0) {
+    napi_throw_range_error(env, NULL, "pushRun: a field is out of range (payload must be whole 16-bit frames and fit one datagram)");
+    return NULL;
+  }
+  pthread_mutex_lock(&p->mu);
+  entry *e = p->spare;
+  if (e) {
+    p->spare = e->next;
+    p->nspare--;
+  } else {
+    e = calloc(1, sizeof(entry));
+  }
+  if (!e) {
+    pthread_mutex_unlock(&p->mu);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  e->is_run = 1;
+  e->due = due;
+  e->first = (uint64_t)first;
+  e->group = 0;
+  e->len = 0;
+  e->fd = (int)fd;
+  e->offset = (int64_t)offset;
+  e->end = (int64_t)end;
+  e->count = (uint32_t)count;
+  e->done = 0;
+  e->payload = (uint32_t)payload;
+  e->frame = (uint32_t)frame;
+  e->rate = (uint32_t)rate;
+  e->ticks = (uint32_t)ticks;
+  e->channels = (int)channels;
+  e->silence = silence;
+  memcpy(e->hdr, hdr, 12);
+  uint32_t queued = enqueue(p, e);
   pthread_mutex_unlock(&p->mu);
   napi_value out;
   CHECK(napi_create_uint32(env, queued, &out));
@@ -440,7 +661,8 @@ static void set_num(napi_env env, napi_value obj, const char *name, double v) {
   napi_set_named_property(env, obj, name, n);
 }
 
-// poll(handle): { queued, sentRtp, sentRtcp, dropped, lateOver1ms, lateMaxNs, lateSumNs, hist: Uint32Array, errors: [{group, index, code, message}], errorsLost }
+// poll(handle): { queued (packets), silentRun, readErrors, readErrno, peaks (file runs: per-channel
+// peak |sample| since the last poll, then reset), sentRtp, sentRtcp, dropped, lateOver1ms, lateMaxNs, lateSumNs, hist: Uint32Array, errors: [{group, index, code, message}], errorsLost }
 // Counters are cumulative; the errors are those since the last poll.
 static napi_value js_poll(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -455,7 +677,15 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   send_error errors[MAX_ERRORS];
   int nerrors;
   pthread_mutex_lock(&p->mu);
-  set_num(env, obj, "queued", p->queued);
+  double queued_packets = 0;
+  for (entry *e = p->head; e; e = e->next) queued_packets += e->is_run ? (double)(e->count - e->done) : 1;
+  set_num(env, obj, "queued", queued_packets);
+  set_num(env, obj, "silentRun", p->silent_run);
+  set_num(env, obj, "readErrors", p->read_errors);
+  set_num(env, obj, "readErrno", p->read_errno);
+  int peak[MAX_CHANNELS];
+  memcpy(peak, p->peak, sizeof peak);
+  memset(p->peak, 0, sizeof p->peak);
   set_num(env, obj, "sentRtp", p->sent[0]);
   set_num(env, obj, "sentRtcp", p->sent[1]);
   set_num(env, obj, "dropped", p->dropped);
@@ -484,6 +714,17 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
     napi_set_element(env, errs, (uint32_t)i, e);
   }
   CHECK(napi_set_named_property(env, obj, "errors", errs));
+  int npeaks = 0;
+  for (int c = 0; c < MAX_CHANNELS; c++)
+    if (peak[c]) npeaks = c + 1;
+  napi_value peaks;
+  CHECK(napi_create_array_with_length(env, npeaks, &peaks));
+  for (int c = 0; c < npeaks; c++) {
+    napi_value v;
+    CHECK(napi_create_int32(env, peak[c], &v));
+    CHECK(napi_set_element(env, peaks, (uint32_t)c, v));
+  }
+  CHECK(napi_set_named_property(env, obj, "peaks", peaks));
   set_num(env, obj, "histStepNs", HIST_STEP_NS);
   return obj;
 }
@@ -529,6 +770,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
       {"push", NULL, js_push, NULL, NULL, NULL, napi_default, NULL},
+      {"pushRun", NULL, js_push_run, NULL, NULL, NULL, napi_default, NULL},
       {"poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL},
       {"drop", NULL, js_drop, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

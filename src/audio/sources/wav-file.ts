@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { AudioSource } from '../source';
+import type { AudioSource, S16LERange } from '../source';
 import type { PcmFormat } from '../pcm';
 
 /** Where the samples of a plain PCM WAV file are, and how they are stored. */
@@ -124,7 +124,10 @@ export class WavFileSource implements AudioSource {
     this.end = layout.dataOffset + layout.dataBytes;
     this.frameBytes = layout.channels * ({ s16: 2, s24: 3, s32: 4, f32: 4 } as const)[layout.encoding];
     // the direct path is for 16-bit samples only: the others go through read()'s conversion
-    if (layout.encoding !== 's16') this.readS16LE = undefined;
+    if (layout.encoding !== 's16') {
+      this.readS16LE = undefined;
+      this.takeS16LERange = undefined;
+    }
   }
 
   /**
@@ -191,6 +194,19 @@ export class WavFileSource implements AudioSource {
   readS16LE?(frames: number, out: Buffer, offset: number): number | null {
     const bytes = this.readBytes(frames, out, offset);
     return bytes === 0 ? null : bytes / this.frameBytes;
+  }
+
+  /** The next `frames` frames' place in the file, taken as if read (a native pacer reads them). */
+  takeS16LERange?(frames: number): S16LERange | null {
+    if (this.fd === undefined || this.pos >= this.end) return null;
+    const bytes = Math.min(frames * this.frameBytes, this.end - this.pos);
+    const whole = bytes - (bytes % this.frameBytes);
+    if (whole === 0) return null;
+    // the end of the whole frames: a trailing partial frame is not audio (readBytes drops it too)
+    const end = this.end - ((this.end - this.layout.dataOffset) % this.frameBytes);
+    const range = { fd: this.fd, offset: this.pos, bytes: whole, end };
+    this.pos += whole;
+    return range;
   }
 
   onReadable(): void {}
