@@ -56,12 +56,12 @@ const PT = 96;
  * floor-c / floor-node: the cheapest possible per-packet-paced sender in C and in Node (sleep to
  * each packet's due time, send a fixed RTP packet; no audio, no encoding): what pacing alone costs.
  */
-type Tool = 'rtpcast' | 'rtpcast-rt' | 'rtpcast-js' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
+type Tool = 'rtpcast' | 'rtpcast-rt' | 'rtpcast-js' | 'rtpcast-packets' | 'ffmpeg' | 'ffmpeg-paced' | 'floor-c' | 'floor-node';
 type Codec = 'l16' | 'opus';
 
-const isRtpcast = (t: Tool) => t === 'rtpcast' || t === 'rtpcast-rt' || t === 'rtpcast-js';
+const isRtpcast = (t: Tool) => t === 'rtpcast' || t === 'rtpcast-rt' || t === 'rtpcast-js' || t === 'rtpcast-packets';
 /** the environment variables that choose rtpcast's pacer in each case */
-const TOOL_ENV: Partial<Record<Tool, string>> = { 'rtpcast-js': 'RTPCAST_NO_NATIVE=1', 'rtpcast-rt': 'RTPCAST_PACER_RT=1' };
+const TOOL_ENV: Partial<Record<Tool, string>> = { 'rtpcast-js': 'RTPCAST_NO_NATIVE=1', 'rtpcast-rt': 'RTPCAST_PACER_RT=1', 'rtpcast-packets': 'RTPCAST_NO_FILE_RUNS=1' };
 
 interface CaseSpec {
   tool: Tool;
@@ -77,7 +77,8 @@ function commandFor(c: CaseSpec, input: string, port: number, ffmpeg: string, di
   }
   if (isRtpcast(c.tool)) {
     // rtpcast-js: the same command with RTPCAST_NO_NATIVE=1 in its environment (runOne), the event-loop pacer;
-    // rtpcast-rt: with RTPCAST_PACER_RT=1, the native pacer's thread in SCHED_FIFO (when allowed)
+    // rtpcast-rt: with RTPCAST_PACER_RT=1, the native pacer's thread in SCHED_FIFO (when allowed);
+    // rtpcast-packets: with RTPCAST_NO_FILE_RUNS=1, Node builds every L16 packet (no file runs)
     return c.codec === 'l16'
       ? [process.execPath, CLI, 'send', '--input', input, '--codec', 'l16', '--rate', String(RATE), '--channels', String(CHANNELS), '--dest', `127.0.0.1:${port}`, '--quiet']
       : [process.execPath, CLI, 'send', '--input', input, '--codec', 'opus', '--dest', `127.0.0.1:${port}`, '--quiet'];
@@ -651,7 +652,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', 'rtpcast-rt': 'rtpcast SCHED_FIFO pacer', 'rtpcast-js': 'rtpcast JS pacer', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
+const TOOL_LABEL: Record<Tool, string> = { rtpcast: 'rtpcast', 'rtpcast-rt': 'rtpcast SCHED_FIFO pacer', 'rtpcast-js': 'rtpcast JS pacer', 'rtpcast-packets': 'rtpcast packets built in Node', ffmpeg: 'ffmpeg -re', 'ffmpeg-paced': 'ffmpeg arealtime', 'floor-c': 'floor C', 'floor-node': 'floor Node' };
 const label = (c: { tool: Tool; codec: Codec }) => `${TOOL_LABEL[c.tool]} ${c.codec === 'l16' ? 'L16' : 'Opus'}`;
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const range = (v: number[]) => (v.length > 1 ? ` (${f2(Math.min(...v))}-${f2(Math.max(...v))})` : '');
@@ -748,7 +749,9 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     ]);
     const js = get('rtpcast-js', codec);
     const rt = get('rtpcast-rt', codec);
+    const pk = get('rtpcast-packets', codec);
     const jsText =
+      (pk && pk.runs.length ? ` With every packet built in Node (RTPCAST_NO_FILE_RUNS=1, no file runs): ${f2(pk.cpu)} s, ${(pk.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '') +
       (rt && rt.runs.length ? ` With the native pacer's thread in SCHED_FIFO (RTPCAST_PACER_RT=1): ${f2(rt.cpu)} s, ${(rt.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '') +
       (js && js.runs.length ? ` With the JS pacer instead (RTPCAST_NO_NATIVE=1): ${f2(js.cpu)} s, ${(js.cpu / b.cpu).toFixed(2)}x ffmpeg -re.` : '');
     if (Number.isFinite(ratio)) verdicts.push(`- CPU, ${name}: rtpcast (${env.rtpcastPacer}) uses ${ratio.toFixed(2)}x the CPU time of \`ffmpeg -re\`: goal ${met ? 'met' : `**NOT met** (${ratio.toFixed(1)}x)`}.${p ? ` Against ffmpeg pacing every packet (arealtime): ${(a.cpu / p.cpu).toFixed(2)}x.` : ''}${jsText}`);
@@ -952,7 +955,7 @@ npx tsc -p . && node dist/scripts/bench-send.js --seconds 10 --reps 1 --no-docs 
 Options: \`--seconds N\`, \`--reps N\`, \`--no-paced\` (skip the ffmpeg arealtime reference),
 \`--floor-reps N\` (floor probes in the first N repetitions; 0: none),
 \`--node-receiver\` (user-space timestamps only), \`--no-js-pacer\` (skip the "rtpcast JS pacer"
-cases), \`--no-rt-pacer\` (skip "rtpcast SCHED_FIFO pacer"), \`--no-docs\`, \`--docs FILE\`.
+cases), \`--no-rt-pacer\` (skip "rtpcast SCHED_FIFO pacer"), \`--no-per-packet\` (skip "rtpcast packets built in Node", L16 without file runs), \`--no-docs\`, \`--docs FILE\`.
 Needs ffmpeg (with libopus) and GNU time (Debian/Ubuntu: \`sudo apt install time\`); python3 for
 kernel timestamps.
 The section below is rewritten by the script on every run that does not pass \`--no-docs\`.
@@ -976,10 +979,12 @@ interface Args {
   jsPacer: boolean;
   /** also run rtpcast's native pacer in SCHED_FIFO (RTPCAST_PACER_RT=1) */
   rtPacer: boolean;
+  /** the "rtpcast packets built in Node" case (RTPCAST_NO_FILE_RUNS=1, L16 only) */
+  packetsCase: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false, jsPacer: true, rtPacer: true };
+  const o: Args = { seconds: 60, reps: 3, writeDocs: true, docPath: DOC, paced: true, floorReps: 1, nodeReceiver: false, jsPacer: true, rtPacer: true, packetsCase: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (min: number, max: number) => {
@@ -996,6 +1001,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--node-receiver') o.nodeReceiver = true;
     else if (a === '--no-js-pacer') o.jsPacer = false;
     else if (a === '--no-rt-pacer') o.rtPacer = false;
+    else if (a === '--no-per-packet') o.packetsCase = false;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -1011,6 +1017,7 @@ function usage(err?: string): never {
   --node-receiver   stamp arrivals in a Node receiver (user space) even if python3 is there
   --no-js-pacer     when the native pacer is built, do not also run "rtpcast JS pacer" (RTPCAST_NO_NATIVE=1)
   --no-rt-pacer     nor "rtpcast SCHED_FIFO pacer" (RTPCAST_PACER_RT=1: the native pacer's thread in SCHED_FIFO)
+  --no-per-packet   nor "rtpcast packets built in Node" (RTPCAST_NO_FILE_RUNS=1: L16 without file runs)
   --no-docs         print the tables only; do not rewrite docs/BENCHMARKS.md
   --docs FILE       rewrite this file's bench-send section instead of docs/BENCHMARKS.md`;
   if (err) {
@@ -1057,8 +1064,10 @@ async function main(): Promise<void> {
   const tools: Tool[] = args.paced ? ['rtpcast', 'ffmpeg', 'ffmpeg-paced'] : ['rtpcast', 'ffmpeg'];
   if (env.rtpcastPacer === 'native pacer' && args.jsPacer) tools.splice(1, 0, 'rtpcast-js');
   if (env.rtpcastPacer === 'native pacer' && args.rtPacer) tools.splice(1, 0, 'rtpcast-rt');
+  if (env.rtpcastPacer === 'native pacer' && args.packetsCase) tools.splice(1, 0, 'rtpcast-packets');
   const floors: Tool[] = args.floorReps > 0 ? buildFloors(tempDir) : [];
-  const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => [...tools, ...floors].map((tool) => ({ tool, codec })));
+  // file runs are for L16 only: the per-packet case of Opus would repeat "rtpcast"
+  const cases: CaseSpec[] = (['l16', 'opus'] as Codec[]).flatMap((codec) => [...tools, ...floors].filter((tool) => tool !== 'rtpcast-packets' || codec === 'l16').map((tool) => ({ tool, codec })));
   const inRep = (c: CaseSpec, rep: number) => !floors.includes(c.tool) || rep < args.floorReps;
   const total = Array.from({ length: env.reps }, (_, rep) => cases.filter((c) => inRep(c, rep)).length).reduce((a, b) => a + b, 0);
   process.stderr.write(`bench-send: ${total} runs of ${env.seconds} s (about ${Math.ceil((total * (env.seconds + 2)) / 60)} min); ${env.receiver === 'kernel' ? 'kernel' : 'Node receiver'} timestamps; input ${input}\n`);
