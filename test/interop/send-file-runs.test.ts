@@ -121,6 +121,36 @@ describe('interop: L16 file runs (the native pacer reads the WAV itself)', () =>
     }
   });
 
+  test('runs over a file larger than the thread\'s read-ahead (64 KiB): every byte in place across refills and from run to run', { timeout: 30_000 }, async () => {
+    // 300 packets of 960 bytes (288 KB, 4.4 read-aheads; 65536 is no multiple of 960, so packets straddle refills)
+    const data = Buffer.alloc(300 * 960);
+    // no short period (a byte-wide generator repeats every 256 bytes and would hide a misplaced copy)
+    let x = 7;
+    for (let i = 0; i < data.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      data[i] = x >>> 24;
+    }
+    const path = join(dir, 'big.pcm');
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    const r = await rig(BASE + 4);
+    try {
+      const now = r.pacer.addonNow();
+      const runs: L16FileRun[] = [0, 1, 2].map((i) => ({
+        fd, end: data.length, payload: 960, frame: 240, rate: 48000, ticks: 240, channels: 2, silence: 32.768,
+        header: header(i === 0, i * 100, i * 100 * 240, 9), anchorNs: now + 10_000_000n, first: i * 100, offset: i * 100 * 960, count: 100,
+      }));
+      for (const run of runs) assert.ok(r.pacer.pushRun(run));
+      const want = runs.flatMap((run) => expandL16FileRun(run));
+      assert.ok(await until(() => r.got.length >= want.length, 10_000), `${r.got.length} of ${want.length} packets arrived`);
+      want.forEach((w, i) => assert.ok(r.got[i].equals(w.packet), `packet ${i} differs`));
+      assert.equal(r.pacer.poll().runReadErrors, 0);
+    } finally {
+      await r.close();
+      closeSync(fd);
+    }
+  });
+
   test('silence is counted, a failed read goes out as silence and is counted, a drop sends nothing more', { timeout: 30_000 }, async () => {
     const path = join(dir, 'quiet.pcm');
     writeFileSync(path, Buffer.alloc(960 * 4)); // 4 packets of digital silence

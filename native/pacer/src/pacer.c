@@ -38,6 +38,8 @@
 #define MAX_CHANNELS 64
 // an RTP packet read by the thread: header + payload fit a UDP datagram
 #define MAX_PACKET 65536
+// a run's samples are read this many bytes at a time (at least one whole packet)
+#define READ_AHEAD 65536
 // lateness histogram: 10 us buckets up to 10 ms, then one overflow bucket
 #define HIST_STEP_NS 10000
 #define HIST_BUCKETS 1001
@@ -60,6 +62,8 @@ typedef struct entry {
   int channels;
   uint32_t count, done, payload, frame, rate, ticks;
   uint64_t first;
+  // runs of one file in a row share a generation: the read-ahead carries over from one to the next
+  uint64_t file_gen;
   int64_t offset, end;
   double silence;
   unsigned char hdr[12];
@@ -109,6 +113,16 @@ typedef struct {
   uint64_t pkt_drops;
   int pkt_peak;
   uint64_t drops;
+  // read-ahead of a run's file (thread-owned): one pread per READ_AHEAD bytes, not one per packet;
+  // valid for runs of that file generation until the queue is dropped
+  unsigned char ra[READ_AHEAD];
+  uint64_t ra_gen;
+  uint64_t ra_drops;
+  // pushRun: the file of the last run queued, and its generation (0: none yet)
+  int last_run_fd;
+  uint64_t file_gen;
+  int64_t ra_off;
+  int64_t ra_len;
   // level meter (since the last poll), silent packets in a row, read errors
   int peak[MAX_CHANNELS];
   double silent_run;
@@ -192,27 +206,53 @@ static int64_t run_due(const entry *e, uint32_t k) {
 // samples still little-endian as in the file. Called WITHOUT the lock (a slow disk must not hold
 // up pushes and polls); `e`'s fields are copied by the caller under the lock.
 typedef struct {
+  uint64_t gen;
+  uint64_t drops;
   int fd;
   int channels;
   uint32_t payload;
   int64_t at, end;
-  double silence;
 } run_read;
 
-static int read_run_packet(pacer *p, const run_read *r, int peaks[MAX_CHANNELS], int *read_err) {
+// Copies the payload at r->at (up to r->end; the rest is silence) into p->pkt + 12 from the
+// read-ahead buffer, refilling it with one pread of up to READ_AHEAD bytes when it does not hold
+// them. Returns the bytes that came from the file; *read_err is the errno of a failed read.
+static int64_t fill_payload(pacer *p, const run_read *r, int *read_err) {
   unsigned char *out = p->pkt + 12;
   int64_t want = r->payload;
   if (r->at + want > r->end) want = r->end > r->at ? r->end - r->at : 0;
-  int64_t got = 0;
   *read_err = 0;
-  while (got < want) {
-    ssize_t n = pread(r->fd, out + got, (size_t)(want - got), r->at + got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) *read_err = errno;
-    if (n <= 0) break;  // an error, or the file shrank under us: silence from here
-    got += n;
+  int cached = p->ra_gen == r->gen && p->ra_drops == r->drops && r->at >= p->ra_off && r->at + want <= p->ra_off + p->ra_len;
+  if (!cached && want > 0) {
+    int64_t chunk = r->end - r->at;
+    if (chunk > READ_AHEAD) chunk = READ_AHEAD;
+    int64_t got = 0;
+    while (got < chunk) {
+      ssize_t n = pread(r->fd, p->ra + got, (size_t)(chunk - got), r->at + got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) *read_err = errno;
+      if (n <= 0) break;  // an error, or the file shrank under us: silence from here
+      got += n;
+    }
+    p->ra_gen = r->gen;
+    p->ra_drops = r->drops;
+    p->ra_off = r->at;
+    p->ra_len = got;
   }
-  if (got < (int64_t)r->payload) memset(out + got, 0, r->payload - (size_t)got);
+  int64_t have = p->ra_off + p->ra_len - r->at;
+  if (have > want) have = want;
+  if (have < 0 || r->at < p->ra_off) have = 0;
+  if (have > 0) memcpy(out, p->ra + (r->at - p->ra_off), (size_t)have);
+  if (have < (int64_t)r->payload) memset(out + have, 0, r->payload - (size_t)have);
+  return have;
+}
+
+// Reads packet k of a run into p->pkt (payload only), takes its per-channel peaks (the samples
+// still little-endian as in the file) and swaps it to network order. Called WITHOUT the lock (a
+// slow disk must not hold up pushes and polls); the run's fields are copied under the lock.
+static int read_run_packet(pacer *p, const run_read *r, int peaks[MAX_CHANNELS], int *read_err) {
+  unsigned char *out = p->pkt + 12;
+  fill_payload(p, r, read_err);
   int all = 0;
   int ch = r->channels;
   for (int c = 0; c < ch && c < MAX_CHANNELS; c++) peaks[c] = 0;
@@ -315,6 +355,8 @@ static void pop_head(pacer *p) {
 
 static void *run(void *arg) {
   pacer *p = arg;
+  // named, so top -H and /proc/PID/task/*/comm show which thread paces
+  pthread_setname_np(pthread_self(), "rtpcast-pacer");
   p->sched = choose_scheduling(p->try_rt);
   pthread_mutex_lock(&p->mu);
   while (!p->stopping) {
@@ -325,9 +367,9 @@ static void *run(void *arg) {
     }
     if (e->is_run && (p->pkt_entry != e || p->pkt_index != e->done || p->pkt_drops != p->drops)) {
       // read the next packet of the run now, before its due time, with the lock released
-      run_read r = {.fd = e->fd, .channels = e->channels, .payload = e->payload, .at = e->offset + (int64_t)e->done * e->payload, .end = e->end, .silence = e->silence};
-      uint32_t k = e->done;
       uint64_t drops = p->drops;
+      run_read r = {.gen = e->file_gen, .drops = drops, .fd = e->fd, .channels = e->channels, .payload = e->payload, .at = e->offset + (int64_t)e->done * e->payload, .end = e->end};
+      uint32_t k = e->done;
       int peaks[MAX_CHANNELS];
       int read_err = 0;
       pthread_mutex_unlock(&p->mu);
@@ -611,6 +653,11 @@ static napi_value js_push_run(napi_env env, napi_callback_info info) {
     return NULL;
   }
   e->is_run = 1;
+  if (p->file_gen == 0 || p->last_run_fd != (int)fd) {
+    p->file_gen++;
+    p->last_run_fd = (int)fd;
+  }
+  e->file_gen = p->file_gen;
   e->due = due;
   e->first = (uint64_t)first;
   e->group = 0;
