@@ -534,6 +534,15 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+// An entry for a push (lock held): a recycled one when there is one, else a new one (NULL: no memory).
+static entry *take_entry(pacer *p) {
+  entry *e = p->spare;
+  if (!e) return calloc(1, sizeof(entry));
+  p->spare = e->next;
+  p->nspare--;
+  return e;
+}
+
 // Appends an entry (lock held); returns the number of entries queued.
 static uint32_t enqueue(pacer *p, entry *e) {
   e->next = NULL;
@@ -570,13 +579,7 @@ static napi_value js_push(napi_env env, napi_callback_info info) {
     return NULL;
   }
   pthread_mutex_lock(&p->mu);
-  entry *e = p->spare;
-  if (e) {
-    p->spare = e->next;
-    p->nspare--;
-  } else {
-    e = calloc(1, sizeof(entry));
-  }
+  entry *e = take_entry(p);
   if (e && (e->cap < len || !e->data)) {
     size_t cap = len > MIN_CAP ? len : MIN_CAP;
     unsigned char *grown = realloc(e->data, cap);
@@ -640,13 +643,7 @@ static napi_value js_push_run(napi_env env, napi_callback_info info) {
     return NULL;
   }
   pthread_mutex_lock(&p->mu);
-  entry *e = p->spare;
-  if (e) {
-    p->spare = e->next;
-    p->nspare--;
-  } else {
-    e = calloc(1, sizeof(entry));
-  }
+  entry *e = take_entry(p);
   if (!e) {
     pthread_mutex_unlock(&p->mu);
     napi_throw_error(env, NULL, "out of memory");
