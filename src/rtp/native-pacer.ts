@@ -141,10 +141,8 @@ export class NativePacer {
   /** how far ahead the sender builds packets, and how often it wakes to do so */
   readonly lookaheadNs: bigint;
   readonly periodNs: bigint;
-  /** the addon reads L16 file runs itself (pushRun): the sender then wakes twice a second, 1 s ahead */
+  /** the addon reads L16 file runs itself (pushRun) */
   readonly fileRuns: boolean;
-  readonly runLookaheadNs = 1_000_000_000n;
-  readonly runPeriodNs = 500_000_000n;
 
   constructor(
     private readonly addon: PacerAddon,
@@ -157,12 +155,13 @@ export class NativePacer {
     // and allowed. On a VM whose host has no steal-time accounting a SCHED_FIFO thread was charged
     // 3-14 s of CPU a minute for 0.1 s of work, with no better pacing (docs/BENCHMARKS.md, 2026-12-05).
     this.handle = addon.create([rtpFds, rtcpFds], o.realtime ?? process.env.RTPCAST_PACER_RT === '1');
-    // 250 ms ahead, a wake-up when 200 ms are still queued (~20 a second): a main thread held up
-    // to 200 ms (a loaded machine, GC, a slow timer) never lets the queue run dry. Only files and
-    // tones use this pacer, so building ahead adds no latency anyone hears; a Ctrl-C drops at most
-    // the 250 ms queued.
-    this.lookaheadNs = o.lookaheadNs ?? 250_000_000n;
-    this.periodNs = o.periodNs ?? 50_000_000n;
+    // 1 s ahead, a wake-up when 500 ms are still queued (two a second): a main thread held up to
+    // 500 ms (a loaded machine, GC, a slow timer) never lets the queue run dry, and the main thread
+    // wakes 2 times a second instead of 20 (at 250 ms/50 ms the wake-ups, not the encoding, were
+    // most of an Opus send's CPU: docs/BENCHMARKS.md). Only files and tones use this pacer, so
+    // building ahead adds no latency anyone hears; a Ctrl-C drops at most the 1 s queued (counted).
+    this.lookaheadNs = o.lookaheadNs ?? 1_000_000_000n;
+    this.periodNs = o.periodNs ?? 500_000_000n;
     this.fileRuns = typeof addon.pushRun === 'function' && process.env.RTPCAST_NO_FILE_RUNS !== '1';
   }
 

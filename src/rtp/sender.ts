@@ -36,9 +36,6 @@ export interface PacedQueue {
   drop(): number;
   /** the pacer reads L16 file runs itself (Transport.sendFileRunAt); the sender then builds no packets */
   readonly fileRuns?: boolean;
-  /** with file runs the sender has nothing to build per packet: it looks further ahead and wakes less often */
-  readonly runLookaheadNs?: bigint;
-  readonly runPeriodNs?: bigint;
 }
 
 export interface SenderStatus {
@@ -87,6 +84,12 @@ export interface SenderOptions {
 
 /** -60 dBFS: below this a packet counts as silent (linear peak, full scale 1) */
 const SILENCE_PEAK = 10 ** (-60 / 20);
+/**
+ * Batches built ahead for the native pacer: a packet whose audio the source (a file decoder) has
+ * not delivered yet waits, and becomes silence (an underrun) only when it is due within this.
+ * Before, a 1 s lookahead at the start of an ffmpeg-decoded file turned 0.2-0.9 s into silence.
+ */
+const SILENCE_DEADLINE_NS = 20_000_000n;
 
 export type StopReason = 'duration' | 'input-ended' | 'stopped' | 'error';
 
@@ -137,6 +140,8 @@ export class RtpSender extends EventEmitter {
   /** stream frames dropped by the trimmer */
   private droppedFrames = 0;
   private waitedNs = 0n;
+  /** a native-pacer batch stopped short: the source (a file decoder) had not delivered yet */
+  private starved = false;
   private silentPackets = 0;
   private silenceWarned = false;
   /** native pacer: what has left (updated at each wake-up) and the payload sizes still queued */
@@ -219,6 +224,12 @@ export class RtpSender extends EventEmitter {
       void this.stop('error');
     });
     const begin = () => {
+      if (this.starved && this.running) {
+        // a batch waits for the decoder (tickBatch): it has delivered, build on
+        this.o.sleeper.cancel();
+        this.tick();
+        return;
+      }
       if (!this.running || this.schedule) return;
       // wait for audio (live sources: for the cushion that absorbs capture jitter)
       const need = this.servo ? this.servo.targetFrames : this.o.description.frameSamples;
@@ -251,7 +262,12 @@ export class RtpSender extends EventEmitter {
     return this.fifo.frames >= frames;
   }
 
-  private nextFrame(): Float32Array | 'ended' | 'wait' {
+  /**
+   * `aheadNs`: how long before its due time this packet is built (the native pacer's batches).
+   * A file decoder that has not caught up with a lookahead is not late: 'wait' until the packet
+   * is due within SILENCE_DEADLINE_NS, silence only then.
+   */
+  private nextFrame(aheadNs?: bigint): Float32Array | 'ended' | 'wait' {
     const d = this.o.description;
     if (this.fill(d.frameSamples)) {
       if (this.inSilence) {
@@ -268,6 +284,7 @@ export class RtpSender extends EventEmitter {
     }
     // A live device a little behind our clock: wait for it (up to 100 ms) rather than insert silence.
     if (this.live && this.waitedNs < 100_000_000n) return 'wait';
+    if (aheadNs !== undefined && aheadNs > SILENCE_DEADLINE_NS) return 'wait';
     // Underrun: the source is late. Send silence so receivers keep playing (VLC and ffmpeg stall
     // or resynchronise badly on gaps); the next real audio carries the marker bit.
     this.underruns++;
@@ -320,15 +337,14 @@ export class RtpSender extends EventEmitter {
    */
   private tickBatch(q: PacedQueue): void {
     if (!this.running || !this.schedule) return;
+    this.starved = false;
     const now = this.o.clock.nowNs();
     this.updateDeparted(q);
     if (this.schedule.catchUp(this.sent, now)) {
       this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
       this.nextRtcpPacket = this.sent;
     }
-    const lookahead = (this.fileRuns && q.runLookaheadNs) || q.lookaheadNs;
-    const period = (this.fileRuns && q.runPeriodNs) || q.periodNs;
-    const plan = planBatch(this.schedule, this.sent, now, lookahead, period);
+    const plan = planBatch(this.schedule, this.sent, now, q.lookaheadNs, q.periodNs);
     if (this.fileRuns) this.sendRuns(plan.count);
     else {
       for (let i = 0; i < plan.count && this.running; i++) {
@@ -336,15 +352,21 @@ export class RtpSender extends EventEmitter {
           void this.stop('duration');
           return;
         }
-        const r = this.sendNext(this.schedule.dueNs(this.sent));
+        const r = this.sendNext(this.schedule.dueNs(this.sent), now);
         if (r === 'ended') {
           void this.stop('input-ended');
           return;
         }
-        if (r === 'wait') break;
+        if (r === 'wait') {
+          // the decoder is behind the lookahead: go on when it delivers (onReadable), or send
+          // silence for the packet when it falls due
+          this.starved = true;
+          this.o.sleeper.until(this.schedule.dueNs(this.sent) - SILENCE_DEADLINE_NS, this.tick);
+          return;
+        }
       }
     }
-    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), lookahead, period).wakeNs, this.tick);
+    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), q.lookaheadNs, q.periodNs).wakeNs, this.tick);
   }
 
   /**
@@ -428,9 +450,9 @@ export class RtpSender extends EventEmitter {
    * `dueNs`: 'ended' at the end of the input (nothing sent), 'wait' when a live source is a little
    * behind (nothing sent).
    */
-  private sendNext(dueNs?: bigint): 'sent' | 'ended' | 'wait' {
+  private sendNext(dueNs?: bigint, nowNs?: bigint): 'sent' | 'ended' | 'wait' {
     if (this.direct) return this.sendDirect(dueNs) ? 'sent' : 'ended';
-    const frame = this.nextFrame();
+    const frame = this.nextFrame(dueNs !== undefined && nowNs !== undefined ? dueNs - nowNs : undefined);
     if (frame === 'ended' || frame === 'wait') return frame;
     this.sendFrame(frame, dueNs);
     return 'sent';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProgram } from '../../src/os/programs';
 import assert from 'node:assert/strict';
-import { config, FFMPEG, runInterop, RTPCAST_CLI } from '../support/peers';
+import { config, FFMPEG, runInterop, RTPCAST_CLI, TONE_PEAK_DBFS } from '../support/peers';
 import { Procs } from '../support/procs';
 import { startKernelStamps } from '../support/kernel-stamps';
 import { loadPacerAddon } from '../../src/rtp/native-pacer';
@@ -126,6 +126,25 @@ describe('interop: the native pacer', () => {
   test('ffmpeg decodes the natively paced Opus stereo stream as the tone sent', { timeout: 60_000 }, async (t) => {
     await runInterop(t, FFMPEG, config('opus-stereo'), BASE + 2);
   });
+
+  // A file ffmpeg decodes for us arrives in pipe-sized chunks, behind the pacer's 1 s lookahead at
+  // the start: the sender must wait for it, not fill the gap with silence (it put 85-100 ms of
+  // silence at the start of every such file until 2026-12-06). The tone's gap and phase checks
+  // catch any silence or lost samples.
+  for (const c of [{ id: 'opus-stereo', port: BASE + 4 }, { id: 'l16-48k-stereo', port: BASE + 6 }] as const) {
+    test(`ffmpeg decodes a natively paced ${c.id} stream of an ffmpeg-decoded FLAC as the tone in it: no silence at the start`, { timeout: 60_000 }, async (t) => {
+      const cfg = config(c.id);
+      const flac = join(dir, `tone-${c.id}.flac`);
+      const tone = new Float32Array(48000 * 6 * 2);
+      const amp = 10 ** (TONE_PEAK_DBFS / 20);
+      for (let i = 0; i < tone.length / 2; i++) tone[2 * i] = tone[2 * i + 1] = amp * Math.sin((2 * Math.PI * cfg.hz * i) / 48000);
+      writeFileSync(join(dir, 'flac-src.wav'), encodeWavS16(tone, 48000, 2));
+      const conv = spawnSync(findProgram('ffmpeg') ?? 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', join(dir, 'flac-src.wav'), flac], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(conv.status, 0, `ffmpeg could not write the FLAC: ${conv.stderr}`);
+      const r = await runInterop(t, FFMPEG, cfg, c.port, { sendFlags: ['--input', flac] });
+      assert.equal(r.check.failures.length, 0);
+    });
+  }
 
   for (const c of [
     { name: 'L16 5 ms', args: () => ['--codec', 'l16', '--rate', '48000', '--channels', '2'], ticks: 240, perSec: 200, port: BASE + 10, fileRuns: false },

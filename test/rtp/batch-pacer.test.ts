@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketSchedule, planBatch } from '../../src/rtp/pacer';
-import { histogramQuantileMs, loadPacerAddon } from '../../src/rtp/native-pacer';
+import { NativePacer, histogramQuantileMs, loadPacerAddon } from '../../src/rtp/native-pacer';
 import { RtpSender } from '../../src/rtp/sender';
 import { ManualClock } from '../../src/rtp/clock';
 import { ToneSource } from '../../src/audio/sources/tone';
@@ -61,10 +61,10 @@ test('RTPCAST_NO_NATIVE=1 turns the native pacer off, with the reason', () => {
   assert.match(r.error!, /RTPCAST_NO_NATIVE=1/);
 });
 
-function sender(codec: 'l16' | 'opus', durationSec: number, paced: boolean) {
+function sender(codec: 'l16' | 'opus', durationSec: number, paced: boolean, lookahead?: { lookaheadNs: bigint; periodNs: bigint }) {
   const d = describeStream({ codec, rate: codec === 'l16' ? 48000 : undefined }, dest);
   const clock = new ManualClock(5_000_000_000n);
-  const queue = new ManualPacedQueue(clock);
+  const queue = new ManualPacedQueue(clock, lookahead?.lookaheadNs, lookahead?.periodNs);
   const transport = paced ? new PacedRecordingTransport(clock, queue) : new RecordingTransport(clock);
   const s = new RtpSender({
     description: d, source: new ToneSource({ rate: d.sampleRate, channels: d.channels }, 630), sourceFormat: { rate: d.sampleRate, channels: d.channels },
@@ -108,6 +108,32 @@ for (const codec of ['l16', 'opus'] as const) {
   });
 }
 
+test('the native pacer builds 1 s ahead and wakes the sender twice a second (the wake-ups, not the encoding, were most of the CPU)', () => {
+  const addon = { create: () => ({}), now: () => 0n } as unknown as ConstructorParameters<typeof NativePacer>[0];
+  const p = new NativePacer(addon, [], [], () => {});
+  assert.equal(p.lookaheadNs, 1_000_000_000n);
+  assert.equal(p.periodNs, 500_000_000n);
+});
+
+for (const codec of ['l16', 'opus'] as const) {
+  test(`${codec}: at the native pacer's 1 s lookahead and 0.5 s period the sender wakes about twice a second, packets unchanged`, async () => {
+    const a = sender(codec, 10, false);
+    const b = sender(codec, 10, true, { lookaheadNs: 1_000_000_000n, periodNs: 500_000_000n });
+    assert.equal(await a.s.start(), 'duration');
+    assert.equal(await b.s.start(), 'duration');
+    assert.equal(b.queue.departedRtp.length, a.transport.rtp.length);
+    a.transport.rtp.forEach((x, i) => {
+      assert.ok(x.packet.equals(b.queue.departedRtp[i].packet), `packet ${i} differs`);
+      assert.equal(b.queue.departedRtp[i].at, x.at, `packet ${i} due time`);
+    });
+    const wakes = b.queue.polls.length;
+    assert.ok(wakes >= 18 && wakes <= 24, `${wakes} wake-ups for 10 s`);
+    // never fewer than 0.5 s of packets queued at a wake-up after the first: no underrun window
+    const gaps = b.queue.polls.slice(1, -1).map((t, i) => t - b.queue.polls[i]);
+    assert.ok(gaps.every((g) => g >= 400_000_000n && g <= 600_000_000n), gaps.join(','));
+  });
+}
+
 test('a stop (Ctrl-C) drops what is queued: status and the BYE count only the packets that left', async () => {
   const b = sender('l16', 60, true);
   const done = b.s.start();
@@ -123,4 +149,101 @@ test('a stop (Ctrl-C) drops what is queued: status and the BYE count only the pa
   const bye = b.transport.rtcp.at(-1)!.packet;
   assert.equal(bye.readUInt32BE(20), left, 'SR packet count in the BYE');
   assert.equal(bye.readUInt32BE(24), st.octets, 'SR octet count in the BYE');
+});
+
+/**
+ * A file decoder on the manual clock: 100 ms at the first read, then `speed` x real time; `total` frames of a
+ * ramp (each sample tells its frame number). After a short read it "decodes" for 5 ms of clock and
+ * says so (onReadable), as a decoder's pipe does, when `notify` is on.
+ */
+class DecoderSource {
+  readonly pacing = 'sender' as const;
+  readonly label = 'decoder';
+  private t0: bigint | undefined;
+  private pos = 0;
+  private readable: (() => void) | undefined;
+  constructor(
+    private readonly clock: ManualClock,
+    private readonly speed: number,
+    private readonly total: number,
+    private readonly notify: boolean,
+  ) {}
+  async open() {
+    return { rate: 48000, channels: 1 };
+  }
+  private decoded(): number {
+    this.t0 ??= this.clock.nowNs();
+    return Math.min(this.total, 4800 + Math.floor((Number(this.clock.nowNs() - this.t0) / 1e9) * 48000 * this.speed));
+  }
+  read(frames: number): Float32Array | null {
+    const n = Math.min(frames, this.decoded() - this.pos);
+    if (n <= 0 && this.pos >= this.total) return null;
+    const out = new Float32Array(Math.max(0, n));
+    for (let i = 0; i < out.length; i++) out[i] = ((this.pos + i) % 1000) / 2000 + 0.1;
+    this.pos += out.length;
+    if (out.length < frames && this.pos < this.total && this.notify) {
+      setImmediate(() => {
+        this.clock.set(this.clock.nowNs() + 5_000_000n);
+        this.readable?.();
+      });
+    }
+    return out;
+  }
+  onReadable(fn: () => void) {
+    this.readable = fn;
+  }
+  onError() {}
+  async close() {}
+}
+
+function decoderSender(speed: number, notify: boolean) {
+  const d = describeStream({ codec: 'l16', rate: 48000, channels: 1 }, dest);
+  const clock = new ManualClock(5_000_000_000n);
+  const queue = new ManualPacedQueue(clock, 1_000_000_000n, 500_000_000n);
+  const transport = new PacedRecordingTransport(clock, queue);
+  const source = new DecoderSource(clock, speed, 48000 * 3, notify);
+  const s = new RtpSender({
+    description: d, source, sourceFormat: { rate: 48000, channels: 1 }, encoder: createEncoder(d), transport, clock,
+    wall: { unixSeconds: () => 1_700_000_000 }, sleeper: new JumpingSleeper(clock), start: { ssrc: 1, sequence: 0, timestamp: 0 }, queue,
+  });
+  return { s, queue };
+}
+
+/** the frame numbers an L16 mono stream carried, silence as -1 */
+function frames(rtp: { packet: Buffer }[]): number[] {
+  const out: number[] = [];
+  for (const { packet } of rtp) {
+    for (let o = 12; o < packet.length; o += 2) {
+      const v = packet.readInt16BE(o) / 32768;
+      out.push(v === 0 ? -1 : Math.round((v - 0.1) * 2000));
+    }
+  }
+  return out;
+}
+
+for (const notify of [true, false]) {
+  test(`a file decoder behind the 1 s lookahead is waited for, not covered with silence (${notify ? 'woken when it delivers' : 'woken when a packet falls due'})`, async () => {
+    const { s, queue } = decoderSender(4, notify);
+    assert.equal(await s.start(), 'input-ended');
+    const got = frames(queue.departedRtp);
+    assert.equal(s.status().underruns, 0);
+    assert.equal(got.length, 48000 * 3);
+    assert.ok(got.every((v, i) => v === i % 1000), 'every frame, in order, no silence');
+    // woken on each delivery while behind (then twice a second), not only when a packet falls due
+    if (notify) assert.ok(queue.polls.length > 30 && queue.polls.length < 200, `${queue.polls.length} wake-ups`);
+    else assert.ok(queue.polls.length < 30, `${queue.polls.length} wake-ups`);
+  });
+}
+
+test('a decoder slower than real time: silence only for packets falling due, and no audio lost', async () => {
+  const { s, queue } = decoderSender(0.5, false);
+  assert.equal(await s.start(), 'input-ended');
+  const got = frames(queue.departedRtp);
+  const audio = got.filter((v) => v >= 0);
+  assert.equal(audio.length, 48000 * 3, 'all the audio was sent');
+  assert.ok(audio.every((v, i) => v === i % 1000), 'in order');
+  // at half speed about as much silence as audio; each underrun is one 5 ms packet
+  const silent = got.length - audio.length;
+  assert.equal(s.status().underruns * 240, silent);
+  assert.ok(silent > 48000 * 2 && silent < 48000 * 4, `${silent} silent frames`);
 });

@@ -53,7 +53,7 @@ function spy(src: WavFileSource) {
 async function run(source: AudioSource, channels: number, paced: boolean, durationSec?: number, o: { fileRuns?: boolean; silenceWarnSec?: number; warnings?: string[] } = {}) {
   const d = describeStream({ codec: 'l16', rate: 48000, channels }, dest);
   const clock = new ManualClock(5_000_000_000n);
-  const queue = new ManualPacedQueue(clock, undefined, undefined, o.fileRuns ? { fileRuns: true, runLookaheadNs: 1_000_000_000n, runPeriodNs: 500_000_000n } : {});
+  const queue = o.fileRuns ? new ManualPacedQueue(clock, 1_000_000_000n, 500_000_000n, { fileRuns: true }) : new ManualPacedQueue(clock);
   const transport = paced ? new PacedRecordingTransport(clock, queue) : new RecordingTransport(clock);
   const sender = new RtpSender({
     description: d, source, sourceFormat: await source.open(), encoder: createEncoder(d), transport, clock,

@@ -58,8 +58,6 @@ export class ManualPacedQueue {
   /** file runs taken (fileRuns: true), and their packets' levels as the native pacer reports them */
   runs: L16FileRun[] = [];
   readonly fileRuns: boolean;
-  readonly runLookaheadNs: bigint | undefined;
-  readonly runPeriodNs: bigint | undefined;
   private runPeaks: number[] = [];
   private silentRun = 0;
   departedRtcp: { at: bigint; packet: Buffer }[] = [];
@@ -70,13 +68,11 @@ export class ManualPacedQueue {
     private readonly clock: ManualClock,
     lookaheadNs = 100_000_000n,
     periodNs = 40_000_000n,
-    o: { fileRuns?: boolean; runLookaheadNs?: bigint; runPeriodNs?: bigint } = {},
+    o: { fileRuns?: boolean } = {},
   ) {
     this.lookaheadNs = lookaheadNs;
     this.periodNs = periodNs;
     this.fileRuns = !!o.fileRuns;
-    this.runLookaheadNs = o.runLookaheadNs;
-    this.runPeriodNs = o.runPeriodNs;
   }
   /** a file run, expanded by the reference model of what the native pacer sends */
   pushRun(run: L16FileRun): void {

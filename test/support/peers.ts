@@ -131,7 +131,8 @@ export const TONE_PEAK_DBFS = -12;
 /** argv of `rtpcast send` with a tone to `dests`. */
 export function senderArgv(cfg: StreamConfig, hz: number, dests: string[], sdpPath: string, durationSec: number, output: '--quiet' | '--json' = '--quiet', extra: string[] = []): string[] {
   return [
-    process.execPath, RTPCAST_CLI, 'send', '--tone', String(hz), ...cfg.args,
+    // a file given in `extra` (--input) is the source instead of the tone
+    process.execPath, RTPCAST_CLI, 'send', ...(extra.includes('--input') ? [] : ['--tone', String(hz)]), ...cfg.args,
     ...dests.flatMap((d) => ['--dest', d]), ...extra,
     '--sdp', sdpPath, '--duration', String(durationSec), output,
   ];
