@@ -502,9 +502,23 @@ function startReceiver(env: Env, capacity: number): Promise<Receiver> {
   return env.receiver === 'kernel' ? startKernelReceiver(env.python!) : startNodeReceiver(capacity);
 }
 
+/**
+ * Variables a build or sandbox machine may set that make every Node process do work at start-up
+ * before any of rtpcast's code runs (NODE_EXTRA_CA_CERTS: parse a whole certificate bundle, ~45 ms
+ * of CPU on the bench machine), or change Node itself (NODE_OPTIONS). A stock Debian machine has
+ * neither: the Node-run cases run without them, and the report says when they were removed.
+ */
+const NODE_START_VARS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
+
 function toolEnv(t: Tool, e: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (t === 'floor-node') {
+    const out = { ...e };
+    for (const k of NODE_START_VARS) delete out[k];
+    return out;
+  }
   if (!isRtpcast(t)) return e;
   const out = { ...e };
+  for (const k of NODE_START_VARS) delete out[k];
   delete out.RTPCAST_NO_NATIVE;
   delete out.RTPCAST_PACER_RT;
   const [k, v] = TOOL_ENV[t]?.split('=') ?? [];
@@ -838,6 +852,7 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     textTable(runHead, runRows),
   ].join('\n');
 
+  const removedNodeVars = NODE_START_VARS.filter((k) => process.env[k] !== undefined);
   const md = [
     `Last run: **${m.date}**, ${env.seconds} s input, ${env.reps} repetition(s) of each case (interleaved), ${(wallSec / 60).toFixed(1)} minutes.`,
     '',
@@ -847,6 +862,9 @@ function report(env: Env, m: Machine, results: RunResult[], cases: CaseSpec[], w
     '',
     `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}; ${m.kernel}; Node ${m.node}; ${m.ffmpeg}; ${m.time}; ${m.python}. Load: ${busyText}. A shared, noisy machine: compare the tools within this run, not across runs.`,
     '',
+    ...(removedNodeVars.length
+      ? [`This machine's environment sets ${removedNodeVars.map((k) => `\`${k}\``).join(' and ')}, which a stock Debian machine does not: with NODE_EXTRA_CA_CERTS every Node process parses that certificate bundle at start-up (~45 ms of CPU here) before any of rtpcast's code runs. The Node-run cases (rtpcast, the Node floor) run without ${removedNodeVars.length > 1 ? 'them' : 'it'}.`, '']
+      : []),
     receiverText,
     '',
     '### Results (medians over the repetitions)',
