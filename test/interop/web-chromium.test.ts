@@ -149,7 +149,11 @@ test('ten pages at once all receive', async (t) => {
   const first = Math.min(...times.map((x) => x[0]));
   t.diagnostic(`Play pressed within ${Math.max(...times.map((x) => x[0])) - first} ms; connected after (ms from the first press): ${times.map((x) => x[1] - first).join(', ')}`);
   // audioLevel is the level of the last moments only (a gap while the machine is overloaded reads 0):
-  // sample it five times over 2 s, and take the mean level of the whole window from the energy
+  // sample it five times over 2 s, and take the mean level of the whole window from the energy.
+  // The window starts 1 s after the last page's first packets: ten jitter buffers starting at once
+  // on two busy CPUs conceal part of their first second (a window right at the start read a mean
+  // of 0.145-0.23 over runs of this test; the tone alone is 0.25).
+  await sleep(1000);
   const before = await Promise.all(pages.map((p) => inboundAudio(p)));
   const maxLevel = before.map((s) => s?.audioLevel ?? 0);
   for (let k = 0; k < 5; k++) {
@@ -165,7 +169,7 @@ test('ten pages at once all receive', async (t) => {
     assert.ok(meanLevel > 0.15, `page ${i + 1}: mean level ${meanLevel.toFixed(3)} over 2 s (0.25 if all of it was the tone)`);
   });
   t.diagnostic(`mean level over 2 s per page: ${stats.map((s, i) => Math.sqrt((s!.totalAudioEnergy - before[i]!.totalAudioEnergy) / Math.max(1e-9, s!.totalSamplesDuration - before[i]!.totalSamplesDuration)).toFixed(3)).join(', ')}`);
-  t.diagnostic(`packets per page after 2 s more: ${stats.map((s) => s!.packetsReceived).join(', ')}; lost: ${stats.map((s) => s!.packetsLost).join(', ')}`);
+  t.diagnostic(`packets per page after 2 s more: ${stats.map((s) => s!.packetsReceived).join(', ')}; lost: ${stats.map((s) => s!.packetsLost).join(', ')}; concealed samples in the window: ${stats.map((s, i) => s!.concealedSamples - before[i]!.concealedSamples).join(', ')}`);
   // ten DTLS handshakes at once run on the sender's main thread: say whether its pacing noticed
   const warnings = jsonEvents(sender.stdout).filter((e) => e.event === 'warning' && !/nothing is listening/.test(String(e.message)));
   t.diagnostic(`sender warnings while ten joined: ${warnings.length ? warnings.map((w) => w.message).join(' | ') : 'none'}`);
