@@ -511,14 +511,10 @@ function startReceiver(env: Env, capacity: number): Promise<Receiver> {
 const NODE_START_VARS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
 
 function toolEnv(t: Tool, e: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (t === 'floor-node') {
-    const out = { ...e };
-    for (const k of NODE_START_VARS) delete out[k];
-    return out;
-  }
-  if (!isRtpcast(t)) return e;
+  if (!isRtpcast(t) && t !== 'floor-node') return e;
   const out = { ...e };
   for (const k of NODE_START_VARS) delete out[k];
+  if (!isRtpcast(t)) return out;
   delete out.RTPCAST_NO_NATIVE;
   delete out.RTPCAST_PACER_RT;
   const [k, v] = TOOL_ENV[t]?.split('=') ?? [];
