@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { EXIT_CODES_HELP, usageError } from '../errors';
 import { SAMPLE_FORMATS, type SampleFormat } from '../audio/pcm';
 import type { SendRequest, SourceRequest } from '../session/send';
+import type { SenderStatus } from '../rtp/sender';
 import type { WebAddress } from '../web/server';
 import { bitrateArg, collect, intArg, numberArg } from './parse';
 import { event, renderStart, renderStatus, say, type Output } from './output';
@@ -251,14 +252,20 @@ async function sendAction(f: SendFlags): Promise<number> {
           pacer: info.pacer,
         });
       },
-      onStatus(s) {
-        // memoryStats reads /proc: only when someone reads the events
-        if (o.json) event(o, 'status', { ...s, memory: memoryStats() });
-        if (o.tty && !o.quiet && !o.json) {
-          o.err.write(`\r\x1b[2K${renderStatus(s)}`);
-          statusShown = true;
-        }
-      },
+      // statuses only when something shows them (--json events, or the status line on a terminal):
+      // without a listener the sender sleeps seconds at a time (PacedQueue.unwatched)
+      ...(o.json || (o.tty && !o.quiet)
+        ? {
+            onStatus(s: SenderStatus) {
+              // memoryStats reads /proc: only when someone reads the events
+              if (o.json) event(o, 'status', { ...s, memory: memoryStats() });
+              if (o.tty && !o.quiet && !o.json) {
+                o.err.write(`\r\x1b[2K${renderStatus(s)}`);
+                statusShown = true;
+              }
+            },
+          }
+        : {}),
       onWebListener(kind, l, count) {
         event(o, 'web', { listener: kind, id: l.id, remote: l.remote, listeners: count });
         if (!o.json && !o.quiet) o.err.write(`${statusShown ? '\n' : ''}web: listener ${l.id} ${kind === 'join' ? 'joined' : 'left'} (${l.remote}); ${count} listening\n`);

@@ -143,6 +143,8 @@ export class NativePacer {
   readonly periodNs: bigint;
   /** the addon reads L16 file runs itself (pushRun) */
   readonly fileRuns: boolean;
+  /** for a sender nobody watches (PacedQueue.unwatched): 5 s ahead, a wake-up when 1 s is left */
+  readonly unwatched = { lookaheadNs: 5_000_000_000n, periodNs: 4_000_000_000n };
 
   constructor(
     private readonly addon: PacerAddon,
@@ -227,8 +229,12 @@ export class NativePacer {
     const limit = this.lastDueNs + 1_000_000_000n;
     for (;;) {
       this.refresh();
-      if (!this.handle || (this.last?.queued ?? 0) === 0 || this.addon.now() >= limit) return;
-      await new Promise((r) => setTimeout(r, 5));
+      const now = this.addon.now();
+      if (!this.handle || (this.last?.queued ?? 0) === 0 || now >= limit) return;
+      // nothing can leave before the last packet is due: sleep until then (a whole lookahead, up
+      // to 1 s, is queued when a file ends), then look every 5 ms. Polling every 5 ms from the
+      // start woke the main thread 200 times at the end of every file.
+      await new Promise((r) => setTimeout(r, drainWaitMs(this.lastDueNs, now)));
     }
   }
 
@@ -250,4 +256,10 @@ export class NativePacer {
 function errnoName(n: number): string {
   const hit = Object.entries(osConstants.errno).find(([, v]) => v === n);
   return hit ? hit[0] : `errno ${n}`;
+}
+
+/** How long drain() sleeps before its next look: until the last due time, then 5 ms at a time. */
+export function drainWaitMs(lastDueNs: bigint, nowNs: bigint): number {
+  const untilLast = Number(lastDueNs - nowNs) / 1e6;
+  return untilLast > 5 ? Math.ceil(untilLast) : 5;
 }

@@ -36,6 +36,13 @@ export interface PacedQueue {
   drop(): number;
   /** the pacer reads L16 file runs itself (Transport.sendFileRunAt); the sender then builds no packets */
   readonly fileRuns?: boolean;
+  /**
+   * A longer lookahead and period for a sender nobody watches (no 'status' listener: --quiet, or
+   * stderr not a terminal, and no --json). Statuses are emitted as packets are built, so a batch
+   * of several seconds would bunch them up (and only the first would carry the pacer's level
+   * meter); with nobody reading them the main thread can sleep seconds at a time.
+   */
+  readonly unwatched?: { readonly lookaheadNs: bigint; readonly periodNs: bigint };
 }
 
 export interface SenderStatus {
@@ -344,7 +351,8 @@ export class RtpSender extends EventEmitter {
       this.emit('warning', 'rtpcast fell more than 200 ms behind (machine overloaded or suspended); continuing from now without a burst');
       this.nextRtcpPacket = this.sent;
     }
-    const plan = planBatch(this.schedule, this.sent, now, q.lookaheadNs, q.periodNs);
+    const w = this.batchWindow(q);
+    const plan = planBatch(this.schedule, this.sent, now, w.lookaheadNs, w.periodNs);
     if (this.fileRuns) this.sendRuns(plan.count);
     else {
       for (let i = 0; i < plan.count && this.running; i++) {
@@ -366,7 +374,12 @@ export class RtpSender extends EventEmitter {
         }
       }
     }
-    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), q.lookaheadNs, q.periodNs).wakeNs, this.tick);
+    if (this.running) this.o.sleeper.until(planBatch(this.schedule, this.sent, this.o.clock.nowNs(), w.lookaheadNs, w.periodNs).wakeNs, this.tick);
+  }
+
+  /** The queue's lookahead and period: its longer 'unwatched' pair when no one listens to 'status'. */
+  private batchWindow(q: PacedQueue): { lookaheadNs: bigint; periodNs: bigint } {
+    return q.unwatched && this.listenerCount('status') === 0 ? q.unwatched : q;
   }
 
   /**

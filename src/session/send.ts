@@ -288,7 +288,8 @@ export async function runSend(req: SendRequest, hooks: SendHooks = {}, signal?: 
     if (pacerChoice.pacer === 'native') pacerChoice.fileRuns = sender.usesFileRuns;
     transport.onWarning((w) => hooks.onWarning?.(w.message));
     sender.on('warning', (m: string) => hooks.onWarning?.(m));
-    sender.on('status', (s: SenderStatus) => hooks.onStatus?.(s));
+    // only when someone reads statuses: without a listener the sender batches seconds ahead (PacedQueue.unwatched)
+    if (hooks.onStatus) sender.on('status', (s: SenderStatus) => hooks.onStatus?.(s));
     hooks.onStart?.({
       source: source.label,
       sourceFormat,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketSchedule, planBatch } from '../../src/rtp/pacer';
-import { NativePacer, histogramQuantileMs, loadPacerAddon } from '../../src/rtp/native-pacer';
+import { NativePacer, drainWaitMs, histogramQuantileMs, loadPacerAddon } from '../../src/rtp/native-pacer';
 import { RtpSender } from '../../src/rtp/sender';
 import { ManualClock } from '../../src/rtp/clock';
 import { ToneSource } from '../../src/audio/sources/tone';
@@ -61,10 +61,10 @@ test('RTPCAST_NO_NATIVE=1 turns the native pacer off, with the reason', () => {
   assert.match(r.error!, /RTPCAST_NO_NATIVE=1/);
 });
 
-function sender(codec: 'l16' | 'opus', durationSec: number, paced: boolean, lookahead?: { lookaheadNs: bigint; periodNs: bigint }) {
+function sender(codec: 'l16' | 'opus', durationSec: number, paced: boolean, lookahead?: { lookaheadNs: bigint; periodNs: bigint }, unwatched?: { lookaheadNs: bigint; periodNs: bigint }) {
   const d = describeStream({ codec, rate: codec === 'l16' ? 48000 : undefined }, dest);
   const clock = new ManualClock(5_000_000_000n);
-  const queue = new ManualPacedQueue(clock, lookahead?.lookaheadNs, lookahead?.periodNs);
+  const queue = new ManualPacedQueue(clock, lookahead?.lookaheadNs, lookahead?.periodNs, { unwatched });
   const transport = paced ? new PacedRecordingTransport(clock, queue) : new RecordingTransport(clock);
   const s = new RtpSender({
     description: d, source: new ToneSource({ rate: d.sampleRate, channels: d.channels }, 630), sourceFormat: { rate: d.sampleRate, channels: d.channels },
@@ -113,6 +113,71 @@ test('the native pacer builds 1 s ahead and wakes the sender twice a second (the
   const p = new NativePacer(addon, [], [], () => {});
   assert.equal(p.lookaheadNs, 1_000_000_000n);
   assert.equal(p.periodNs, 500_000_000n);
+});
+
+test('the native pacer: 5 s ahead, a wake-up when 1 s is left, for a sender nobody watches', () => {
+  const addon = { create: () => ({}), now: () => 0n } as unknown as ConstructorParameters<typeof NativePacer>[0];
+  const p = new NativePacer(addon, [], [], () => {});
+  assert.deepEqual(p.unwatched, { lookaheadNs: 5_000_000_000n, periodNs: 4_000_000_000n });
+});
+
+for (const codec of ['l16', 'opus'] as const) {
+  test(`${codec}: nobody listening to 'status', the sender uses the queue's unwatched window (a wake-up every ~4 s); a listener brings back 2 a second with a status each second`, async () => {
+    const long = { lookaheadNs: 5_000_000_000n, periodNs: 4_000_000_000n };
+    const normal = { lookaheadNs: 1_000_000_000n, periodNs: 500_000_000n };
+    const ref = sender(codec, 30, false);
+    const quiet = sender(codec, 30, true, normal, long);
+    const watched = sender(codec, 30, true, normal, long);
+    const statuses: number[] = [];
+    const refStatuses: number[] = [];
+    watched.s.on('status', (st: { elapsedSec: number }) => statuses.push(st.elapsedSec));
+    ref.s.on('status', (st: { elapsedSec: number }) => refStatuses.push(st.elapsedSec));
+    for (const x of [ref, quiet, watched]) assert.equal(await x.s.start(), 'duration');
+    for (const [name, x] of [['unwatched', quiet], ['watched', watched]] as const) {
+      const got = x.queue.departedRtp;
+      assert.equal(got.length, ref.transport.rtp.length, `${name}: packet count`);
+      ref.transport.rtp.forEach((r, i) => {
+        assert.ok(r.packet.equals(got[i].packet), `${name}: packet ${i} differs`);
+        assert.equal(got[i].at, r.at, `${name}: packet ${i} due time`);
+      });
+      assert.equal(x.queue.departedRtcp.length + x.transport.rtcp.length, ref.transport.rtcp.length, `${name}: the same reports`);
+    }
+    // 30 s: the first batch, then one every 4 s (plus the drain's look)
+    assert.ok(quiet.queue.polls.length >= 7 && quiet.queue.polls.length <= 10, `unwatched: ${quiet.queue.polls.length} wake-ups in 30 s`);
+    assert.ok(watched.queue.polls.length >= 55 && watched.queue.polls.length <= 70, `watched: ${watched.queue.polls.length} wake-ups in 30 s`);
+    assert.ok(statuses.length >= 30, `${statuses.length} statuses in 30 s`);
+    assert.equal(statuses.length, refStatuses.length, 'as many statuses as the per-packet loop emits (one a second of media)');
+  });
+}
+
+test('drainWaitMs: sleeps until the last packet is due, then looks every 5 ms', () => {
+  assert.equal(drainWaitMs(1_000_000_000n, 0n), 1000);
+  assert.equal(drainWaitMs(1_000_000_000n, 999_000_000n), 5, 'the last packet is 1 ms away');
+  assert.equal(drainWaitMs(1_000_000_000n, 2_000_000_000n), 5, 'past due: the thread is late, look again soon');
+  assert.equal(drainWaitMs(1_000_000_000n, 992_500_001n), 8, 'rounded up: never wakes before the due time');
+});
+
+test('drain: the main thread looks a few times, not every 5 ms, while a queue 150 ms long empties', async () => {
+  const t0 = process.hrtime.bigint();
+  const lastDue = t0 + 150_000_000n;
+  let polls = 0;
+  const addon = {
+    create: () => ({}),
+    now: () => process.hrtime.bigint(),
+    push: () => {},
+    poll: () => {
+      polls++;
+      // the thread sends the last packet at its due time
+      return { sentRtp: 0, queued: process.hrtime.bigint() >= lastDue ? 0 : 1, dropped: 0, hist: [], histStepNs: 10_000, lateMaxNs: 0, lateOver1ms: 0, sched: 1, errors: [] };
+    },
+  } as unknown as ConstructorParameters<typeof NativePacer>[0];
+  const p = new NativePacer(addon, [], [], () => {});
+  p.push(lastDue, Buffer.alloc(12), false);
+  await p.drain();
+  assert.ok(process.hrtime.bigint() >= lastDue, 'drain returned before the queue emptied');
+  // one look at the start, one when the last packet is due, and a 5 ms look or two if the timer
+  // fired a hair early; polling every 5 ms took 31
+  assert.ok(polls <= 4, `${polls} polls`);
 });
 
 for (const codec of ['l16', 'opus'] as const) {

@@ -68,12 +68,15 @@ export class ManualPacedQueue {
     private readonly clock: ManualClock,
     lookaheadNs = 100_000_000n,
     periodNs = 40_000_000n,
-    o: { fileRuns?: boolean } = {},
+    o: { fileRuns?: boolean; unwatched?: { lookaheadNs: bigint; periodNs: bigint } } = {},
   ) {
     this.lookaheadNs = lookaheadNs;
     this.periodNs = periodNs;
     this.fileRuns = !!o.fileRuns;
+    if (o.unwatched) this.unwatched = o.unwatched;
   }
+  /** PacedQueue.unwatched, when given */
+  readonly unwatched?: { lookaheadNs: bigint; periodNs: bigint };
   /** a file run, expanded by the reference model of what the native pacer sends */
   pushRun(run: L16FileRun): void {
     this.runs.push(run);
