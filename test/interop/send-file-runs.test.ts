@@ -121,6 +121,35 @@ describe('interop: L16 file runs (the native pacer reads the WAV itself)', () =>
     }
   });
 
+  test('three channels: each sample\'s peak goes to its own channel (the thread counts channels round, no division)', { timeout: 30_000 }, async () => {
+    // 3 packets of 240 frames, 3 channels: |peaks| 1000, 2000 (negative) and 3000 at different frames
+    const frames = 240 * 3;
+    const pcm = Buffer.alloc(frames * 6);
+    for (let i = 0; i < frames; i++) {
+      pcm.writeInt16LE(i === 100 ? 1000 : 10, i * 6);
+      pcm.writeInt16LE(i === 301 ? -2000 : -20, i * 6 + 2);
+      pcm.writeInt16LE(i === 602 ? 3000 : 30, i * 6 + 4);
+    }
+    const path = join(dir, 'three.pcm');
+    writeFileSync(path, pcm);
+    const fd = openSync(path, 'r');
+    const r = await rig(BASE + 6);
+    try {
+      const run: L16FileRun = { fd, end: pcm.length, payload: 1440, frame: 240, rate: 48000, ticks: 240, channels: 3, silence: 32.768, header: header(true, 1, 0, 0x01020304), anchorNs: r.pacer.addonNow() + 20_000_000n, first: 0, offset: 0, count: 3 };
+      assert.ok(r.pacer.pushRun(run));
+      const want = expandL16FileRun(run);
+      assert.ok(await until(() => r.got.length >= want.length, 5000), `${r.got.length} of ${want.length} packets arrived`);
+      want.forEach((w, i) => assert.ok(r.got[i].equals(w.packet), `packet ${i} differs`));
+      assert.equal(r.got[1].readInt16BE(12 + (301 - 240) * 6 + 2), -2000, 'big-endian, channel 2 of frame 301');
+      const st = r.pacer.poll();
+      assert.deepEqual(st.runPeaks, [1000 / 32768, 2000 / 32768, 3000 / 32768], 'per-channel peaks');
+      assert.deepEqual(r.errors, []);
+    } finally {
+      await r.close();
+      closeSync(fd);
+    }
+  });
+
   test('runs over a file larger than the thread\'s read-ahead (64 KiB): every byte in place across refills and from run to run', { timeout: 30_000 }, async () => {
     // 300 packets of 960 bytes (288 KB, 4.4 read-aheads; 65536 is no multiple of 960, so packets straddle refills)
     const data = Buffer.alloc(300 * 960);

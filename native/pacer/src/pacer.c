@@ -256,12 +256,15 @@ static int read_run_packet(pacer *p, const run_read *r, int peaks[MAX_CHANNELS],
   int all = 0;
   int ch = r->channels;
   for (int c = 0; c < ch && c < MAX_CHANNELS; c++) peaks[c] = 0;
+  // the channel of each sample counts round (no division per sample: this loop runs for every
+  // sample sent)
+  int c = 0;
   for (uint32_t i = 0; i + 1 < r->payload; i += 2) {
-    int c = (int)((i / 2) % (uint32_t)ch);
     int v = (int16_t)(out[i] | (out[i + 1] << 8));
     if (v < 0) v = -v;
     if (c < MAX_CHANNELS && v > peaks[c]) peaks[c] = v;
     if (v > all) all = v;
+    if (++c == ch) c = 0;
     // to network byte order (L16 is big-endian)
     unsigned char t = out[i];
     out[i] = out[i + 1];
