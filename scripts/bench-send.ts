@@ -940,7 +940,9 @@ frames of the WAV, 21.3 ms) at their time, polling every 10 ms, and sends what e
 needs for the job rtpcast actually does.
 
 *rtpcast* runs with the native pacer when it is built (\`native/pacer\`: a C thread sleeps to each
-packet's due time and sends it; Node builds packets 250 ms ahead and wakes ~20 times a second;
+packet's due time and sends it; Node builds packets 1 s ahead and wakes twice a second, or
+5 s ahead every 4 s when nothing shows statuses, as here with \`--quiet\`; a WAV sent as L16 is
+read by that thread itself;
 docs/ARCHITECTURE.md). *rtpcast JS pacer* is the same command with \`RTPCAST_NO_NATIVE=1\`: the
 event-loop pacer that wakes for every packet (what runs where the addon is not built). Without
 the addon only the JS pacer runs, under the name *rtpcast*.
