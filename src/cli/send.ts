@@ -81,8 +81,9 @@ Defaults: Opus 128 kb/s stereo 48 kHz with in-band FEC, 20 ms packets; L16 48 kH
 uses 5 ms packets (960-byte payloads); every packet fits a 1500-byte MTU.
 
 Pacing: each packet leaves at its media time (p99 under 1 ms). On Linux, when npm built the
-native pacer (native/pacer), a C thread sends the packets and Node wakes ~20 times a second;
-for a 16-bit WAV sent as L16 the thread reads the file itself and Node wakes twice a second.
+native pacer (native/pacer), a C thread sends the packets from a queue Node fills 1 s ahead,
+waking twice a second (5 s ahead, every 4 s, when nothing shows status: --quiet, or no
+terminal and no --json); for a 16-bit WAV sent as L16 the thread reads the file itself.
 Otherwise Node's event loop paces (more CPU). The banner's "pacing" line says which.
 Environment: RTPCAST_NO_NATIVE=1 always uses the event-loop pacer; RTPCAST_NO_FILE_RUNS=1 keeps
 the native pacer but builds every packet in Node; RTPCAST_PACER_RT=1 puts the

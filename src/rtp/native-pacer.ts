@@ -7,7 +7,7 @@ import type { L16FileRun } from '../transport/udp';
  * The optional native pacer (native/pacer, the `rtpcast-pacer` package): a thread that sleeps with
  * clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) to each queued packet's due time and sends it on
  * the UDP sockets Node already opened and connected. The sender builds packets a batch ahead and
- * wakes ~20 times a second instead of once per packet. docs/ARCHITECTURE.md, "The native pacer".
+ * wakes twice a second (every 4 s when unwatched) instead of once per packet. docs/ARCHITECTURE.md, "The native pacer".
  */
 interface PacerAddon {
   create(groups: number[][], tryRealtime?: boolean): unknown;
